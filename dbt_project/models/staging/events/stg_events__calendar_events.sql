@@ -1,0 +1,26 @@
+with source as (
+    select * from {{ source('events', 'calendar_event') }}
+),
+
+renamed as (
+    select
+        md5(source_id || '|' || event_uid || '|' || occurrence_start_utc::text) as event_occurrence_id,
+        source_id,
+        load_id,
+        event_uid,
+        occurrence_start_utc as event_start_utc,
+        occurrence_end_utc as event_end_utc,
+        original_tzid as event_original_tzid,
+        all_day as is_all_day,
+        summary as event_title,
+        description as event_description,
+        nullif(trim(location), '') as event_location,
+        coalesce(upper(status), 'CONFIRMED') as event_status,
+        sequence as event_sequence,
+        last_modified as event_last_modified_at,
+        is_recurring,
+        loaded_at
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,28 @@
+with source as (
+    select * from {{ source('funding', 'funding_operation') }}
+),
+
+renamed as (
+    select
+        source_id || ':' || operation_key as operation_id,
+        source_id,
+        load_id,
+        operation_key,
+        beneficiary_name,
+        operation_title,
+        operation_summary,
+        start_date as operation_start_date,
+        end_date as operation_end_date,
+        amount as amount_original,
+        upper(currency) as currency_code,
+        cofinancing_rate as cofinancing_rate_pct,
+        location_code,
+        location_name,
+        upper(country_code) as country_code,
+        upper(fund) as fund_code,
+        theme as operation_theme,
+        loaded_at
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,60 @@
+"""The ``observatory`` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="observatory", description="Integrating Cities Observatory")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("up", help="start the local warehouse (unless OBSERVATORY_WAREHOUSE_DSN is set) and create its schemas")
+    commands.add_parser("down", help="stop the local warehouse")
+    commands.add_parser("dsn", help="print the connection string of the warehouse in use")
+    commands.add_parser("env", help="print shell exports for dbt and Airflow against the warehouse in use")
+    commands.add_parser("demo", help="run every DAG once on the bundled sample data and print what the marts hold")
+    commands.add_parser("summary", help="print one line per mart: 'mart <schema>.<table> rows=<N>'")
+    extract = commands.add_parser("extract", help="print the facts found in documents as JSON Lines")
+    extract.add_argument("paths", nargs="+")
+    args = parser.parse_args(argv)
+
+    from observatory import warehouse
+
+    try:
+        if args.command == "up":
+            from observatory.demo import ensure_warehouse
+
+            ensure_warehouse()
+            print(warehouse.dsn())
+        elif args.command == "down":
+            print("stopped" if warehouse.stop_local() else "not running")
+        elif args.command == "dsn":
+            print(warehouse.dsn() if warehouse.DSN_ENV in __import__("os").environ else warehouse.start_local())
+        elif args.command == "env":
+            from observatory.airflow_runner import dbt_env
+
+            conninfo = warehouse.dsn()
+            for name, value in {warehouse.DSN_ENV: conninfo, **dbt_env(conninfo)}.items():
+                print(f"export {name}='{value}'")
+        elif args.command == "demo":
+            from observatory.demo import run_demo
+
+            run_demo()
+        elif args.command == "summary":
+            from observatory.summary import print_summary
+
+            with warehouse.connect() as conn:
+                print_summary(conn)
+        elif args.command == "extract":
+            from observatory.extract.cli import run
+
+            return run(args.paths)
+    except Exception as exc:  # the command's user gets one clear line, not a traceback
+        print(f"observatory {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

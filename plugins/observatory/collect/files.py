@@ -1,0 +1,19 @@
+"""File collection: a local file (or a glob of them), read as bytes."""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+
+from observatory.collect import Fetched
+from observatory.settings import PROJECT_ROOT
+
+
+def read_file(path: Path) -> Fetched:
+    resource = str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else str(path)
+    return Fetched(
+        resource=resource,
+        resource_name=path.name,
+        payload=path.read_bytes(),
+        media_type=mimetypes.guess_type(path.name)[0],
+    )
