@@ -1,4 +1,4 @@
-"""Collection DAGs, one per entry of ``sources.yml`` (``collect__<source_id>``); see observatory.dag_factory."""
+"""Airflow collection DAGs, one per entry of ``sources.yml`` (``collect__<source_id>``); see observatory.dag_factory."""
 
 from observatory.dag_factory import collection_dag
 from observatory.registry import load_registry

@@ -44,7 +44,7 @@ def transform_warehouse():
             profile_name="observatory", target_name="warehouse", profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml"
         ),
         execution_config=ExecutionConfig(execution_mode=ExecutionMode.LOCAL),
-        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.BUILD,
+        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_ALL,
                                    emit_datasets=False),
         operator_args={"install_deps": False},
     )

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from observatory import warehouse
-from observatory.settings import DAGS_DIR, DBT_PROJECT_DIR, LOCAL_DIR, PROJECT_ROOT
+from observatory.settings import DAGS_DIR, DBT_PROJECT_DIR, LOCAL_DIR
 
 
 class DagRunFailed(RuntimeError):
@@ -37,7 +37,9 @@ def airflow_env(conninfo: str, extra: dict[str, str] | None = None) -> dict[str,
         **os.environ,
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_DIR),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
+        # Our package is installed (pip -e), not loaded as Airflow plugins: Airflow's plugin loader imports every
+        # file of its plugins folder as a top-level module, which would shadow the standard library.
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(home / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__PARALLELISM": os.environ.get("AIRFLOW__CORE__PARALLELISM", "4"),
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",

@@ -1,0 +1,54 @@
+"""Shared fixtures: a real PostgreSQL database for the tests, and the sample data served from localhost."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parents[1]
+TEST_DATABASE = "observatory_test"
+
+
+@pytest.fixture(scope="session")
+def warehouse_dsn() -> Iterator[str]:
+    """A fresh database in the project's local cluster (or the external server named by
+    OBSERVATORY_TEST_ADMIN_DSN), exported as OBSERVATORY_WAREHOUSE_DSN for code under test."""
+    from observatory import warehouse
+    from observatory.bootstrap import ensure_warehouse_schema
+
+    warehouse.start_local()
+    warehouse.ensure_database(TEST_DATABASE, recreate=True)
+    conninfo = warehouse.local_dsn(TEST_DATABASE)
+    previous = os.environ.get(warehouse.DSN_ENV)
+    os.environ[warehouse.DSN_ENV] = conninfo
+    with warehouse.connect() as conn:
+        ensure_warehouse_schema(conn)
+    yield conninfo
+    if previous is None:
+        os.environ.pop(warehouse.DSN_ENV, None)
+    else:
+        os.environ[warehouse.DSN_ENV] = previous
+
+
+@pytest.fixture(scope="session")
+def sample_base_url() -> Iterator[str]:
+    """The bundled sample data over HTTP on 127.0.0.1, as OBSERVATORY_SAMPLE_BASE_URL."""
+    from observatory.samples import serve_directory
+
+    server, base_url = serve_directory()
+    os.environ["OBSERVATORY_SAMPLE_BASE_URL"] = base_url
+    yield base_url
+    server.shutdown()
+
+
+@pytest.fixture()
+def landing_dir(tmp_path, monkeypatch) -> Path:
+    """An empty landing zone for one test."""
+    import observatory.landing
+
+    path = tmp_path / "landing"
+    monkeypatch.setattr(observatory.landing, "LANDING_DIR", path)
+    return path
