@@ -29,7 +29,7 @@ manifest: install
 	cd dbt_project && ../$(BIN)/dbt parse --profiles-dir . --quiet
 
 ## demo: run every DAG once on the bundled sample data and print what the marts hold
-demo: install manifest
+demo: install
 	$(BIN)/observatory demo
 
 ## test: the whole test suite (unit, integration with real PostgreSQL, Airflow, dbt and GX)

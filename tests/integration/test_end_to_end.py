@@ -1,0 +1,73 @@
+"""The whole pipeline as `make demo` runs it: real Airflow (`airflow dags test` of every DAG), cosmos + dbt
+(models and their tests), GX gates, real PostgreSQL; then the marts hold the values of the real files."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+import psycopg
+import pytest
+
+from observatory.demo import run_demo
+
+
+@pytest.fixture(scope="module")
+def demo_output(warehouse_dsn, tmp_path_factory) -> str:
+    import contextlib
+    import io
+    import os
+
+    os.environ["AIRFLOW_HOME"] = str(tmp_path_factory.mktemp("airflow_home"))
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        run_demo(datetime(2026, 4, 1, tzinfo=timezone.utc))
+    return buffer.getvalue()
+
+
+def one(dsn: str, query: str, *params):
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(query, params).fetchone()
+
+
+def test_demo_prints_one_line_per_mart_with_rows(demo_output) -> None:
+    marts = dict(re.findall(r"^mart (marts\.\w+) rows=(\d+)$", demo_output, flags=re.M))
+    assert {"marts.fct_indicator_observation", "marts.dim_document", "marts.fct_funding", "marts.fct_event",
+            "marts.dim_geo", "marts.dim_indicator"} <= set(marts)
+    assert all(int(rows) > 0 for rows in marts.values())
+    assert "Germany" in demo_output and "-21.5" in demo_output  # 62.6 non-EU vs 84.1 nationals in 2024
+
+
+def test_indicator_mart_holds_real_eurostat_values(demo_output, warehouse_dsn) -> None:
+    q = """select observation_value, observation_flags, unit from marts.fct_indicator_observation
+           where indicator_id = %s and geo_code = %s and time_period = %s and population_group = %s and sex = %s"""
+    assert one(warehouse_dsn, q, "employment_rate", "DE", "2024", "NEU27_2020_FOR", "T") == (62.6, None, "percent")
+    assert one(warehouse_dsn, q, "employment_rate", "DE", "2021", "NAT", "T") == (81.8, "b", "percent")
+    assert one(warehouse_dsn, q, "population_by_citizenship", "FR", "2015", "MA", "T") == (458561, None, "persons")
+    assert one(warehouse_dsn, "select geo_name, iso_alpha2 from marts.dim_geo where geo_code = 'EL'") == (
+        "Greece", "GR")
+
+
+def test_report_funding_and_event_marts(demo_output, warehouse_dsn) -> None:
+    titles = {row for (row,) in psycopg.connect(warehouse_dsn).execute(
+        "select document_title from marts.dim_document").fetchall()}
+    assert "Mediterranean City-to-City Migration" in titles and len(titles) == 3
+    assert one(warehouse_dsn, """select amount_original::text, currency_code, amount_eur::text from marts.fct_funding
+                                 where operation_title = 'Pflegehilfe mit integrierter Deutsch-Förderung'""") == (
+        "91100.16", "EUR", "91100.16")
+    start, tzid = one(warehouse_dsn, """select event_start_utc, event_original_tzid from marts.fct_event
+                                        where event_uid = 'ai1ec-1441@blog.fablab-cottbus.de'""")
+    assert start == datetime(2016, 12, 3, 13, 0, tzinfo=timezone.utc) and tzid == "Europe/Berlin"
+
+
+def test_every_source_has_one_published_batch_and_no_duplicates(demo_output, warehouse_dsn) -> None:
+    from observatory.registry import load_registry
+
+    with psycopg.connect(warehouse_dsn) as conn:
+        published = dict(conn.execute(
+            """select source_id, count(*) from audit.batch
+               where status = 'published' and logical_date = '2026-04-01T00:00:00Z' group by 1""").fetchall())
+        dupes = conn.execute("""select count(*) from (select 1 from marts.fct_indicator_observation
+                                group by indicator_observation_id having count(*) > 1) d""").fetchone()[0]
+    assert published == {source_id: 1 for source_id in load_registry().sources}
+    assert dupes == 0
