@@ -9,19 +9,19 @@ from pathlib import Path
 import pytest
 
 PROJECT = Path(__file__).resolve().parents[1]
-TEST_DATABASE = "observatory_test"
 
 
 @pytest.fixture(scope="session")
 def warehouse_dsn() -> Iterator[str]:
-    """A fresh database in the project's local cluster (or the external server named by
-    OBSERVATORY_TEST_ADMIN_DSN), exported as OBSERVATORY_WAREHOUSE_DSN for code under test."""
+    """A fresh database of its own in the project's local cluster, exported as OBSERVATORY_WAREHOUSE_DSN for
+    the code under test; dropped afterwards. (One per test session, so sessions never share state.)"""
     from observatory import warehouse
     from observatory.bootstrap import ensure_warehouse_schema
 
+    database = f"observatory_test_{os.getpid()}"
     warehouse.start_local()
-    warehouse.ensure_database(TEST_DATABASE, recreate=True)
-    conninfo = warehouse.local_dsn(TEST_DATABASE)
+    warehouse.ensure_database(database, recreate=True)
+    conninfo = warehouse.local_dsn(database)
     previous = os.environ.get(warehouse.DSN_ENV)
     os.environ[warehouse.DSN_ENV] = conninfo
     with warehouse.connect() as conn:
@@ -31,6 +31,7 @@ def warehouse_dsn() -> Iterator[str]:
         os.environ.pop(warehouse.DSN_ENV, None)
     else:
         os.environ[warehouse.DSN_ENV] = previous
+    warehouse.drop_database(database)
 
 
 @pytest.fixture(scope="session")

@@ -182,3 +182,12 @@ def ensure_database(name: str, *, recreate: bool = False) -> None:
             exists = None
         if not exists:
             conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+
+
+def drop_database(name: str) -> None:
+    """Drop database ``name`` from the local cluster if it exists."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(local_dsn("postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
