@@ -7,6 +7,7 @@ An analyst adds a source of a known format by adding an entry; nothing else in P
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 from dataclasses import dataclass, field
@@ -51,6 +52,8 @@ class Source:
     urls: tuple[str, ...] = ()
     paths: tuple[str, ...] = ()
     parse: dict[str, Any] = field(default_factory=dict)
+    collector: str = "http"
+    collect: dict[str, Any] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
 
     @property
@@ -135,7 +138,10 @@ def _source(source_id: str, entry: Any, defaults: dict[str, Any]) -> Source:
     if merged["format"] not in FORMATS:
         raise fail("format", f"unknown format; known: {', '.join(sorted(FORMATS))}")
     urls, paths = tuple(merged.get("urls") or ()), tuple(merged.get("paths") or ())
-    if bool(urls) == bool(paths):
+    collector = merged.get("collector") or ("files" if paths else "http")
+    if not re.match(r"^[a-z_]+$", collector) or importlib.util.find_spec(f"observatory.collect.{collector}") is None:
+        raise fail("collector", f"no collector module observatory.collect.{collector}")
+    if collector in ("http", "files") and bool(urls) == bool(paths):
         raise fail("urls", "give exactly one of 'urls' (HTTP) or 'paths' (local files)")
     freshness = merged.get("freshness") or {}
     try:
@@ -158,5 +164,7 @@ def _source(source_id: str, entry: Any, defaults: dict[str, Any]) -> Source:
         urls=urls,
         paths=paths,
         parse=dict(merged.get("parse") or {}),
+        collector=collector,
+        collect=dict(merged.get("collect") or {}),
         tags=tuple(merged.get("tags") or ()),
     )

@@ -1,10 +1,17 @@
-"""Getting bytes: every collector returns ``Fetched`` resources, which the landing zone stores as they are."""
+"""Getting bytes. A collector is a module ``observatory.collect.<name>`` with
+
+    def collect(source: Source) -> Iterator[tuple[str, Callable[[], Fetched]]]
+
+yielding each resource of the source (its URL or path, and a function that fetches it), so the caller lands
+what was fetched before the next resource may fail. The registry's ``collector`` field names the module
+(default: ``http`` for ``urls``, ``files`` for ``paths``); its ``collect`` mapping holds the collector's options.
+"""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import partial
 
 
 @dataclass(frozen=True)
@@ -19,17 +26,5 @@ class Fetched:
 
 
 def collect_source(source) -> Iterator[tuple[str, Callable[[], Fetched]]]:
-    """Each resource of one registry source as (resource, fetch function): HTTP or local files.
-
-    The caller fetches them one by one, so that what was fetched is landed before the next may fail."""
-    if source.urls:
-        from observatory.collect.http import fetch_url, http_session
-
-        with http_session() as session:
-            for url in source.resolved_urls():
-                yield url, partial(fetch_url, session, url)
-    else:
-        from observatory.collect.files import read_file
-
-        for path in source.resolved_paths():
-            yield str(path), partial(read_file, path)
+    """Each resource of one registry source as (resource, fetch function), from the source's collector."""
+    return importlib.import_module(f"observatory.collect.{source.collector}").collect(source)

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import mimetypes
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 from observatory.collect import Fetched
 from observatory.settings import PROJECT_ROOT
+
+
+def collect(source) -> Iterator[tuple[str, Callable[[], Fetched]]]:
+    """The files matched by the source's ``paths`` globs."""
+    for path in source.resolved_paths():
+        yield str(path), partial(read_file, path)
 
 
 def read_file(path: Path) -> Fetched:

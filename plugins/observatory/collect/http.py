@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from functools import partial
 from urllib.parse import unquote, urlsplit
 
 import requests
@@ -47,6 +49,13 @@ def http_session(total_retries: int | None = None, backoff_factor: float | None 
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
+
+
+def collect(source) -> Iterator[tuple[str, Callable[[], Fetched]]]:
+    """The source's ``urls``, one GET each, through one session."""
+    with http_session() as session:
+        for url in source.resolved_urls():
+            yield url, partial(fetch_url, session, url)
 
 
 def fetch_url(session: requests.Session, url: str) -> Fetched:
