@@ -17,35 +17,36 @@ def mart_row_counts(conn: psycopg.Connection, schema: str = "marts") -> list[tup
     ]
 
 
-def employment_gap_preview(conn: psycopg.Connection, limit: int = 8) -> list[tuple]:
-    """Employment rate of non-EU citizens vs nationals (20-64, both sexes) for the latest year, by country."""
+def scoreboard_preview(conn: psycopg.Connection, indicator_id: str = "employment_rate", limit: int = 8) -> list[tuple]:
+    """Countries with the largest migrant/national gap for one indicator, from the integration scoreboard."""
     return conn.execute(
         """
-        with obs as (
-            select geo_code, time_period, population_group, observation_value, observation_flags
-            from marts.fct_indicator_observation
-            where indicator_id = 'employment_rate' and sex = 'T'
-        ), latest as (select max(time_period) as time_period from obs)
-        select g.geo_name, o.time_period, nat.observation_value, o.observation_value,
-               round((o.observation_value - nat.observation_value)::numeric, 1), o.observation_flags
-        from obs o
-        join latest using (time_period)
-        join obs nat on nat.geo_code = o.geo_code and nat.time_period = o.time_period and nat.population_group = 'NAT'
-        join marts.dim_geo g on g.geo_code = o.geo_code
-        where o.population_group = 'NEU27_2020_FOR' and o.observation_value is not null
-        order by 5 asc
+        select g.geo_name, s.period_used, s.reference_value, s.migrant_value, s.gap, s.gap_change_5y,
+               s.eu27_gap, s.rank_among_countries, s.countries_ranked,
+               concat_ws('/', nullif(s.migrant_flags, ''), nullif(s.reference_flags, ''))
+        from marts.mart_integration_scoreboard s
+        join marts.dim_geo g using (geo_code)
+        where s.indicator_id = %s and g.geo_level = 'country'
+        order by s.gap asc
         limit %s
         """,
-        (limit,),
+        (indicator_id, limit),
     ).fetchall()
 
 
 def print_summary(conn: psycopg.Connection) -> None:
     for schema, name, rows in mart_row_counts(conn):
         print(f"mart {schema}.{name} rows={rows}")
-    preview = employment_gap_preview(conn)
+    preview = scoreboard_preview(conn) if ("marts", "mart_integration_scoreboard") in {
+        (schema, name) for schema, name, _ in mart_row_counts(conn)} else []
     if preview:
-        print("\nEmployment rate 20-64, non-EU citizens vs nationals (largest gaps first):")
-        print(f"  {'country':<16} {'year':<6} {'nationals':>9} {'non-EU':>7} {'gap':>6}  flags")
-        for geo_name, period, national, non_eu, gap, flags in preview:
-            print(f"  {geo_name:<16} {period:<6} {national:>9.1f} {non_eu:>7.1f} {gap:>6.1f}  {flags or ''}")
+        print("\nIntegration scoreboard, employment rate 20-64: non-EU citizens vs nationals (largest gaps first)")
+        print(f"  {'country':<16} {'year':<5} {'nationals':>9} {'non-EU':>7} {'gap':>6} {'5y chg':>7} {'EU-27':>6}"
+              f" {'rank':>6}  flags")
+        for name, period, national, non_eu, gap, change, eu27, rank, ranked, flags in preview:
+            print(f"  {name:<16} {period:<5} {national:>9.1f} {non_eu:>7.1f} {gap:>6.1f} {fmt(change):>7} "
+                  f"{fmt(eu27):>6} {rank:>3}/{ranked:<2}  {flags}")
+
+
+def fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.1f}"

@@ -71,3 +71,15 @@ def test_every_source_has_one_published_batch_and_no_duplicates(demo_output, war
                                 group by indicator_observation_id having count(*) > 1) d""").fetchone()[0]
     assert published == {source_id: 1 for source_id in load_registry().sources}
     assert dupes == 0
+
+
+def test_scoreboard_gap_from_real_lfsa_files(demo_output, warehouse_dsn) -> None:
+    """Germany 2024: non-EU 62.6 vs nationals 84.1 (lfsa_ergan); 2019: 60.3 vs 82.7; EU-27 2024: 64.2 vs 76.7."""
+    row = one(warehouse_dsn, """select period_used, migrant_value, reference_value, gap, gap_5y_earlier, gap_change_5y,
+                                       eu27_gap, rank_among_countries is not null
+                                from marts.mart_integration_scoreboard
+                                where geo_code = 'DE' and indicator_id = 'employment_rate'""")
+    assert row == ("2024", 62.6, 84.1, -21.5, -22.4, 0.9, -12.5, True)
+    unemployment = one(warehouse_dsn, """select gap from marts.mart_integration_scoreboard
+                                         where geo_code = 'EU27_2020' and indicator_id = 'unemployment_rate'""")
+    assert unemployment[0] > 0  # non-EU citizens are more often unemployed
