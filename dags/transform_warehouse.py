@@ -8,7 +8,7 @@ Each model runs with its tests (`dbt build` per node); marts are tables swapped 
 by the `bi_reader` role only.
 """
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import AssetAny, dag
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
@@ -24,7 +24,7 @@ _sources = load_registry().sources.values()
 @dag(
     dag_id="transform_warehouse",
     schedule=AssetAny(*(raw_asset(source) for source in _sources)),
-    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
     default_args={"owner": "analytics-engineering", "retries": 2, "retry_delay": timedelta(minutes=1),

@@ -88,7 +88,8 @@ def ensure_bi_role(conn: psycopg.Connection) -> None:
     if not exists:
         conn.execute(sql.SQL("create role {} nologin").format(sql.Identifier(BI_ROLE)))
     database = conn.info.dbname
-    conn.execute(sql.SQL("grant connect on database {} to {}").format(sql.Identifier(database), sql.Identifier(BI_ROLE)))
+    conn.execute(sql.SQL("grant connect on database {} to {}").format(
+        sql.Identifier(database), sql.Identifier(BI_ROLE)))
     conn.execute(sql.SQL("revoke all on schema public from {}").format(sql.Identifier(BI_ROLE)))
     conn.execute(sql.SQL("grant usage on schema marts to {}").format(sql.Identifier(BI_ROLE)))
     conn.execute(sql.SQL("grant select on all tables in schema marts to {}").format(sql.Identifier(BI_ROLE)))

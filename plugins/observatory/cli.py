@@ -9,7 +9,7 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="observatory", description="Integrating Cities Observatory")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("up", help="start the local warehouse (unless OBSERVATORY_WAREHOUSE_DSN is set) and create its schemas")
+    commands.add_parser("up", help="start the local warehouse (unless OBSERVATORY_WAREHOUSE_DSN is set); create schemas")
     commands.add_parser("down", help="stop the local warehouse")
     commands.add_parser("dsn", help="print the connection string of the warehouse in use")
     commands.add_parser("env", help="print shell exports for dbt and Airflow against the warehouse in use")
@@ -22,15 +22,12 @@ def main(argv: list[str] | None = None) -> int:
     from observatory import warehouse
 
     try:
-        if args.command == "up":
+        if args.command in ("up", "dsn"):
             from observatory.demo import ensure_warehouse
 
-            ensure_warehouse()
-            print(warehouse.dsn())
+            print(ensure_warehouse())
         elif args.command == "down":
             print("stopped" if warehouse.stop_local() else "not running")
-        elif args.command == "dsn":
-            print(warehouse.dsn() if warehouse.DSN_ENV in __import__("os").environ else warehouse.start_local())
         elif args.command == "env":
             from observatory.airflow_runner import dbt_env
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from observatory import warehouse
 from observatory.airflow_runner import airflow_env, build_manifest, migrate_metadata, test_dag
@@ -15,14 +16,14 @@ from observatory.summary import print_summary
 
 def ensure_warehouse() -> str:
     """The DSN of the warehouse in use, starting the local cluster unless an external DSN is set."""
-    conninfo = warehouse.dsn() if warehouse.DSN_ENV in __import__("os").environ else warehouse.start_local()
+    conninfo = warehouse.dsn() if os.environ.get(warehouse.DSN_ENV) else warehouse.start_local()
     with warehouse.connect() as conn:
         ensure_warehouse_schema(conn)
     return conninfo
 
 
 def run_demo(logical_date: datetime | None = None) -> None:
-    logical_date = logical_date or datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    logical_date = logical_date or datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     started = time.monotonic()
     conninfo = ensure_warehouse()
     server, base_url = serve_directory()

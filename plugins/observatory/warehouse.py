@@ -13,7 +13,7 @@ import secrets
 import subprocess
 import warnings
 from pathlib import Path
-from urllib.parse import quote, urlsplit, unquote
+from urllib.parse import quote, unquote, urlsplit
 
 from observatory.settings import LOCAL_DIR
 
@@ -72,12 +72,17 @@ def dsn_parts(conninfo: str | None = None) -> dict[str, str]:
 # --- the local cluster -------------------------------------------------------------------------------
 
 
-def _pg_bin(name: str) -> str:
+def _pgserver_bin_dir() -> Path:
+    """Where the ``pgserver`` package keeps its PostgreSQL binaries."""
     with warnings.catch_warnings():  # pgserver's import warns about XDG_RUNTIME_DIR, which we do not use
         warnings.simplefilter("ignore")
         from pgserver._commands import POSTGRES_BIN_PATH
 
-    return str(POSTGRES_BIN_PATH / name)
+    return POSTGRES_BIN_PATH
+
+
+def _pg_bin(name: str) -> str:
+    return str(_pgserver_bin_dir() / name)
 
 
 def _run_as_server_user(args: list[str], timeout: int = 60) -> subprocess.CompletedProcess:
@@ -95,15 +100,15 @@ def _prepare_root_permissions(data_dir: Path) -> None:
     import pwd
     import stat
 
-    from pgserver._commands import POSTGRES_BIN_PATH
+    bin_dir = _pgserver_bin_dir()
     from pgserver.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
 
     ensure_user_exists(SERVER_OS_USER)
     ensure_prefix_permissions(data_dir)
-    ensure_prefix_permissions(POSTGRES_BIN_PATH)
+    ensure_prefix_permissions(bin_dir)
     read, execute = stat.S_IRGRP | stat.S_IROTH, stat.S_IXGRP | stat.S_IXOTH
-    ensure_folder_permissions(POSTGRES_BIN_PATH, read | execute)
-    ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", read)
+    ensure_folder_permissions(bin_dir, read | execute)
+    ensure_folder_permissions(bin_dir.parent / "lib", read)
     entry = pwd.getpwnam(SERVER_OS_USER)
     for path in [data_dir, *data_dir.rglob("*")]:
         os.chown(path, entry.pw_uid, entry.pw_gid)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import psycopg
 import pytest
@@ -21,7 +21,7 @@ def demo_output(warehouse_dsn, tmp_path_factory) -> str:
     os.environ["AIRFLOW_HOME"] = str(tmp_path_factory.mktemp("airflow_home"))
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
-        run_demo(datetime(2026, 4, 1, tzinfo=timezone.utc))
+        run_demo(datetime(2026, 4, 1, tzinfo=UTC))
     return buffer.getvalue()
 
 
@@ -57,7 +57,7 @@ def test_report_funding_and_event_marts(demo_output, warehouse_dsn) -> None:
         "91100.16", "EUR", "91100.16")
     start, tzid = one(warehouse_dsn, """select event_start_utc, event_original_tzid from marts.fct_event
                                         where event_uid = 'ai1ec-1441@blog.fablab-cottbus.de'""")
-    assert start == datetime(2016, 12, 3, 13, 0, tzinfo=timezone.utc) and tzid == "Europe/Berlin"
+    assert start == datetime(2016, 12, 3, 13, 0, tzinfo=UTC) and tzid == "Europe/Berlin"
 
 
 def test_every_source_has_one_published_batch_and_no_duplicates(demo_output, warehouse_dsn) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import psycopg
 import pytest
@@ -11,7 +11,7 @@ import pytest
 from observatory import pipeline
 from observatory.quality import QualityGateFailed
 
-DAY = datetime(2026, 3, 1, tzinfo=timezone.utc)
+DAY = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 def raw_rows(dsn: str, table: str, source_id: str) -> int:
@@ -71,7 +71,7 @@ def test_failing_batch_is_quarantined_and_published_rows_survive(warehouse_dsn, 
             yield row[:4] + (180.0,) + row[5:] if row[2] == "AT" else row
 
     monkeypatch.setattr(eurostat_tsv, "parse", parse_with_bad_rate)
-    later = datetime(2026, 3, 2, tzinfo=timezone.utc)
+    later = datetime(2026, 3, 2, tzinfo=UTC)
     with pytest.raises(QualityGateFailed, match="expect_column_values_to_be_between\\(value\\)"):
         pipeline.run_source("eurostat_lfsa_urgan", later)
     load_id = pipeline.load_id_for("eurostat_lfsa_urgan", later)
@@ -93,11 +93,11 @@ def test_http_error_fails_the_batch_with_a_clear_message(warehouse_dsn, httpserv
     httpserver.expect_request("/eurostat/estat_lfsa_ergan_filtered.tsv").respond_with_data("gone", status=404)
     monkeypatch.setenv("OBSERVATORY_SAMPLE_BASE_URL", httpserver.url_for("").rstrip("/"))
     with pytest.raises(Exception, match="HTTP 404"):
-        pipeline.run_source("eurostat_lfsa_ergan", datetime(2026, 3, 3, tzinfo=timezone.utc))
+        pipeline.run_source("eurostat_lfsa_ergan", datetime(2026, 3, 3, tzinfo=UTC))
     with psycopg.connect(warehouse_dsn) as conn:
         outcome, message = conn.execute(
             "select outcome, message from audit.fetch_log where load_id = %s",
-            (pipeline.load_id_for("eurostat_lfsa_ergan", datetime(2026, 3, 3, tzinfo=timezone.utc)),)).fetchone()
+            (pipeline.load_id_for("eurostat_lfsa_ergan", datetime(2026, 3, 3, tzinfo=UTC)),)).fetchone()
     assert outcome == "failed" and "HTTP 404" in message
 
 
@@ -106,7 +106,7 @@ def test_malformed_payload_fails_parse_and_keeps_the_raw_bytes(warehouse_dsn, ht
     broken = b"freq,unit,sex,age,citizen,geo\\TIME_PERIOD\t2015 \nA,PC,T,Y20-64,NAT,AT\t70.1\t99.9\n"
     httpserver.expect_request("/eurostat/estat_lfsa_ergan_filtered.tsv").respond_with_data(broken)
     monkeypatch.setenv("OBSERVATORY_SAMPLE_BASE_URL", httpserver.url_for("").rstrip("/"))
-    day = datetime(2026, 3, 4, tzinfo=timezone.utc)
+    day = datetime(2026, 3, 4, tzinfo=UTC)
     from observatory.parse import ParseError
 
     with pytest.raises(ParseError, match="line 2"):
