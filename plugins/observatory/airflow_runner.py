@@ -43,6 +43,8 @@ def airflow_env(conninfo: str, extra: dict[str, str] | None = None) -> dict[str,
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__PARALLELISM": os.environ.get("AIRFLOW__CORE__PARALLELISM", "4"),
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        # cosmos defaults to /tmp/cosmos, shared by every user of the machine; keep ours in the project
+        "AIRFLOW__COSMOS__CACHE_DIR": os.environ.get("AIRFLOW__COSMOS__CACHE_DIR", str(LOCAL_DIR / "cosmos")),
         "AIRFLOW__LOGGING__LOGGING_LEVEL": os.environ.get("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING"),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         warehouse.DSN_ENV: conninfo,

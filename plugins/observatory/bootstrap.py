@@ -9,12 +9,19 @@
 
 from __future__ import annotations
 
+import os
+
 import psycopg
 from psycopg import sql
 
 from observatory.raw_tables import RAW_TABLES
 
 BI_ROLE = "bi_reader"
+BI_PASSWORD_ENV = "OBSERVATORY_BI_READER_PASSWORD"
+MIN_BI_PASSWORD_LENGTH = 12
+# Functions every role may call by default that create large objects: the one kind of write a role with no
+# privileges on any schema could still make.
+LARGE_OBJECT_CREATORS = ("lo_create(oid)", "lo_creat(integer)", "lo_from_bytea(oid, bytea)")
 
 AUDIT_DDL = """
 create table if not exists audit.fetch_log (
@@ -82,16 +89,38 @@ def ensure_bi_role(conn: psycopg.Connection) -> None:
     """``bi_reader`` may use the ``marts`` schema and read its relations, nothing else.
 
     dbt grants SELECT on each mart it builds (``+grants`` in dbt_project.yml); default privileges cover
-    relations created in ``marts`` by anything else. Logging in is enabled by ``observatory bi-password``.
+    relations created in ``marts`` by anything else. What PostgreSQL gives every role by default is taken back
+    where it would let a reader write: temporary tables, objects in ``public`` (already so since PostgreSQL 15)
+    and large objects. Logging in is enabled by ``set_bi_reader_password``.
     """
+    role = sql.Identifier(BI_ROLE)
+    database = sql.Identifier(conn.info.dbname)
     exists = conn.execute("select 1 from pg_roles where rolname = %s", (BI_ROLE,)).fetchone()
     if not exists:
-        conn.execute(sql.SQL("create role {} nologin").format(sql.Identifier(BI_ROLE)))
-    database = conn.info.dbname
-    conn.execute(sql.SQL("grant connect on database {} to {}").format(
-        sql.Identifier(database), sql.Identifier(BI_ROLE)))
-    conn.execute(sql.SQL("revoke all on schema public from {}").format(sql.Identifier(BI_ROLE)))
-    conn.execute(sql.SQL("grant usage on schema marts to {}").format(sql.Identifier(BI_ROLE)))
-    conn.execute(sql.SQL("grant select on all tables in schema marts to {}").format(sql.Identifier(BI_ROLE)))
-    conn.execute(sql.SQL("alter default privileges in schema marts grant select on tables to {}").format(
-        sql.Identifier(BI_ROLE)))
+        conn.execute(sql.SQL("create role {} nologin").format(role))
+    conn.execute(sql.SQL("grant connect on database {} to {}").format(database, role))
+    conn.execute(sql.SQL("revoke temporary on database {} from public").format(database))
+    conn.execute(sql.SQL("grant temporary on database {} to current_user").format(database))
+    conn.execute("revoke create on schema public from public")
+    conn.execute(sql.SQL("revoke all on schema public from {}").format(role))
+    for function in LARGE_OBJECT_CREATORS:
+        conn.execute(sql.SQL("revoke execute on function {} from public").format(sql.SQL(function)))
+    conn.execute(sql.SQL("grant usage on schema marts to {}").format(role))
+    conn.execute(sql.SQL("grant select on all tables in schema marts to {}").format(role))
+    conn.execute(sql.SQL("alter default privileges in schema marts grant select on tables to {}").format(role))
+
+
+def set_bi_reader_password(conn: psycopg.Connection, password: str | None = None) -> None:
+    """Let ``bi_reader`` log in with ``password`` (default: ``$OBSERVATORY_BI_READER_PASSWORD``).
+
+    The password is hashed here (SCRAM-SHA-256, by libpq) and only its verifier is sent, so it never appears in
+    the server's statement log. Running it again changes the password.
+    """
+    password = os.environ.get(BI_PASSWORD_ENV, "") if password is None else password
+    if len(password) < MIN_BI_PASSWORD_LENGTH:
+        raise ValueError(f"set {BI_PASSWORD_ENV} to a password of at least {MIN_BI_PASSWORD_LENGTH} characters")
+    ensure_warehouse_schema(conn)
+    verifier = conn.pgconn.encrypt_password(password.encode(), BI_ROLE.encode(), b"scram-sha-256")
+    conn.execute(sql.SQL("alter role {} with login password {}").format(
+        sql.Identifier(BI_ROLE), sql.Literal(verifier.decode())))
+    conn.commit()

@@ -9,7 +9,7 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="observatory", description="Integrating Cities Observatory")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("up", help="start the local warehouse (unless OBSERVATORY_WAREHOUSE_DSN is set); create schemas")
+    commands.add_parser("up", help="start the local warehouse (unless OBSERVATORY_WAREHOUSE_DSN is set)")
     commands.add_parser("down", help="stop the local warehouse")
     commands.add_parser("dsn", help="print the connection string of the warehouse in use")
     commands.add_parser("env", help="print shell exports for dbt and Airflow against the warehouse in use")

@@ -48,6 +48,7 @@ RAW_TABLES: dict[str, RawTable] = {
                 ("language", "text"),  # ISO 639-1, NULL if unknown
                 ("published_on", "date"),
                 ("body_text", "text"),  # extracted plain text; fact offsets point into it
+                ("facts", "jsonb"),  # JSON array of observatory.extract Fact records (doc = resource_name)
             ),
             natural_key=("document_id",),
         ),
@@ -68,6 +69,9 @@ RAW_TABLES: dict[str, RawTable] = {
                 ("country_code", "text"),  # ISO 3166-1 alpha-2
                 ("fund", "text"),  # ESF, ERDF, AMIF, ... as published or configured
                 ("theme", "text"),
+                ("programme", "text"),  # operational programme as published or configured, e.g. "... (2014-2020)"
+                ("city_name", "text"),  # beneficiary's GeoNames city (observatory.locations), NULL if unresolved
+                ("geonames_id", "bigint"),
             ),
             natural_key=("operation_key",),
         ),
@@ -86,6 +90,7 @@ RAW_TABLES: dict[str, RawTable] = {
                 ("sequence", "integer"),
                 ("last_modified", "timestamptz"),
                 ("is_recurring", "boolean"),
+                ("places", "jsonb"),  # resolved cities with their role (host, participant, ...): observatory.locations
             ),
             natural_key=("event_uid", "occurrence_start_utc"),
         ),

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 from datetime import date
 from pathlib import Path
 
 import pytest
 from observatory.parse import ParseError, parser_for
-from observatory.parse.document import RAW_TABLE, parse
+from observatory.parse.document import RAW_TABLE, detect_language, parse
 from observatory.raw_tables import RAW_TABLES
-from pypdf import PdfWriter
-from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject, TextStringObject
 
 PROJECT = Path(__file__).resolve().parents[2]
 REPORTS = PROJECT / "sample_data" / "reports"
@@ -178,3 +179,82 @@ def test_undecodable_text(payload: bytes) -> None:
 def test_unknown_extension() -> None:
     with pytest.raises(ParseError, match="media_type option"):
         document(b"data", resource_name="archive.zip")
+
+
+def facts_of(doc: dict) -> list[dict]:
+    return json.loads(doc["facts"])
+
+
+def test_facts_column_holds_the_extractor_records_with_offsets_into_the_body_text() -> None:
+    name = "eurocities_wg_migration_update_2019.txt"
+    doc = document((REPORTS / name).read_bytes(), resource_name=name)
+    facts = facts_of(doc)
+    assert facts and all(fact["doc"] == name for fact in facts)
+    assert all(doc["body_text"][fact["start"] : fact["end"]] == fact["text"] for fact in facts)
+    [money] = [fact for fact in facts if fact["kind"] == "money"]
+    assert (money["text"], money["amount"], money["currency"]) == ("€200 million", 200000000, "EUR")
+    conference = next(fact for fact in facts if fact["kind"] == "event" and fact["text"].startswith("Integrating"))
+    assert (conference["start_date"], conference["city"], conference["city_country_code"]) == (
+        "2018-11-07", "Milan", "IT")
+
+
+def test_publication_year_completes_dates_without_a_year() -> None:
+    payload = b"Update\n\nThe working group will meet in Lyon on 12 June to plan the next call."
+    dated = facts_of(document(payload, resource_name="u.txt", published_on="2023-05-02"))
+    [date_fact] = [fact for fact in dated if fact["kind"] == "date"]
+    assert (date_fact["start_date"], date_fact["year_inferred"]) == ("2023-06-12", True)
+    assert not [fact for fact in facts_of(document(payload, resource_name="u.txt")) if fact["kind"] == "date"]
+
+
+def test_html_metadata_publisher_language_and_date() -> None:
+    payload = b"""<!doctype html><html lang="en-GB"><head><title>Housing briefing</title>
+    <meta property="og:site_name" content="Eurocities">
+    <meta property="article:published_time" content="2024-03-01T09:30:00+01:00">
+    </head><body><main><p>Twelve cities met in Ghent.</p></main></body></html>"""
+    doc = document(payload, resource_name="briefing.html")
+    assert (doc["publisher"], doc["language"], doc["published_on"]) == ("Eurocities", "en", date(2024, 3, 1))
+
+
+def test_registry_options_win_over_document_metadata() -> None:
+    payload = b'<html lang="fr"><head><meta name="dc.publisher" content="Ville"></head><body><p>Texte</p></body></html>'
+    doc = document(payload, resource_name="p.html", publisher="City of Lyon", language="en", published_on="2020-01-02")
+    assert (doc["publisher"], doc["language"], doc["published_on"]) == ("City of Lyon", "en", date(2020, 1, 2))
+
+
+def test_markdown_front_matter_is_metadata_not_text() -> None:
+    payload = (
+        "---\ntitle: Language cafés\ndate: 2024-02-12\nlang: nl-BE\npublisher: Stad Gent\n---\n"
+        "# Taalcafés\n\nDe stad opent vijf taalcafés.\n"
+    ).encode()
+    doc = document(payload, resource_name="cafes.md")
+    assert (doc["title"], doc["published_on"], doc["language"], doc["publisher"]) == (
+        "Language cafés", date(2024, 2, 12), "nl", "Stad Gent")
+    assert doc["body_text"] == "# Taalcafés\n\nDe stad opent vijf taalcafés.\n"
+
+
+def test_pdf_creation_date_and_language() -> None:
+    writer_payload = make_pdf(["Annual report", "Text"], title="Report")
+    reader = PdfReader(io.BytesIO(writer_payload))
+    writer = PdfWriter(clone_from=reader)
+    writer.add_metadata({"/CreationDate": "D:20230915120000+02'00'"})
+    writer._root_object[NameObject("/Lang")] = TextStringObject("de-DE")
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    doc = document(buffer.getvalue(), resource_name="r.pdf")
+    assert (doc["published_on"], doc["language"]) == (date(2023, 9, 15), "de")
+
+
+@pytest.mark.parametrize(
+    ("path", "language"),
+    [
+        (REPORTS / "mc2cm_days_2021_concept_note.txt", "en"),
+        (PROJECT / "tests" / "eval" / "documents" / "nl_beleidsregels_amif_isf_2014-2020_BWBR0036630.md", "nl"),
+    ],
+)
+def test_language_detected_from_the_text_when_nothing_declares_it(path: Path, language: str) -> None:
+    assert document(path.read_bytes(), resource_name=path.name)["language"] == language
+
+
+def test_language_unknown_for_short_or_mixed_text() -> None:
+    assert detect_language("Agenda") is None
+    assert detect_language("the and of to is " + "de het een van en ") is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -125,3 +126,47 @@ def test_timezone_is_required() -> None:
 def test_bad_pages(payload: bytes, message: str) -> None:
     with pytest.raises(ParseError, match=f"broken.en.md: .*{message}"):
         list(event_page.parse(payload, {**PRAGUE, "resource_name": "broken.en.md"}))
+
+
+def roles(row: dict) -> list[tuple[str, str, str, str]]:
+    return [(p["role"], p["city_name"], p["country_code"], p["resolved_from"]) for p in json.loads(row["places"])]
+
+
+def test_prague_addresses_resolve_to_prague_not_their_district() -> None:
+    for name in sorted(p.name for p in PAGES.glob("*.md")):
+        assert roles(page(name)) == [("host", "Prague", "CZ", "location")], name
+    assert json.loads(page("letna-summer-picnic.en.md")["places"])[0]["geonames_id"] == 3067696
+
+
+CONFERENCE = """---
+title: Integrating Cities Conference
+dtstart: 2025-06-12T09:00:00
+dtend: 2025-06-13T17:00:00
+---
+Mayors and officers from Ghent, Utrecht and Bergen meet to compare how their cities welcome newcomers.
+
+Programme
+
+12 June 2025
+
+Plenary session – Welcoming communities
+
+- 09:30 - 10:00 Registration
+- 10:00 - 11:00 Opening by **Jane Roe**, Mayor of Patras
+"""
+
+
+def test_english_description_gives_host_speakers_and_participants() -> None:
+    row = parse_text(CONFERENCE, text_language="en", default_city="Athens")
+    assert roles(row) == [
+        ("host", "Athens", "GR", "default_city"),
+        ("participant", "Gent", "BE", "description"),
+        ("participant", "Utrecht", "NL", "description"),
+        ("participant", "Bergen", "NO", "description"),
+        ("speaker_organisation", "Pátra", "GR", "description"),
+    ]
+    assert json.loads(row["places"])[-1]["organisation"] == "Mayor of Patras"
+
+
+def test_mentions_are_read_only_in_english_text() -> None:
+    assert roles(parse_text(CONFERENCE, default_city="Athens")) == [("host", "Athens", "GR", "default_city")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -255,3 +256,67 @@ def test_invalid_date_rejects_the_whole_payload() -> None:
 def test_bad_payloads(payload: bytes, message: str) -> None:
     with pytest.raises(ParseError, match=message):
         list(ics.parse(payload, {}))
+
+
+def places(row: dict) -> list[tuple]:
+    return [(p["role"], p["city_name"], p["geonames_id"], p["country_code"], p["resolved_from"])
+            for p in json.loads(row["places"])]
+
+
+def test_rrule_exdate_rdate_and_recurrence_id_in_the_window() -> None:
+    cafe = by_uid(rows("recurrence.ics", window_start="2025-03-01", window_end="2025-04-30"),
+                  "language-cafe@example.org")
+    # weekly on Thursday 17:00 Vienna, 6 times: 20 March excluded (EXDATE), 27 March cancelled by its
+    # RECURRENCE-ID, 3 April moved to Friday 18:00; one extra date by RDATE (Wednesday 2 April 10:00)
+    assert [(r["occurrence_start_utc"], r["status"]) for r in cafe] == [
+        (utc(2025, 3, 6, 16), None),
+        (utc(2025, 3, 13, 16), None),
+        (utc(2025, 3, 27, 16), "CANCELLED"),
+        (utc(2025, 4, 2, 8), None),  # 10:00 CEST
+        (utc(2025, 4, 4, 16), None),
+        (utc(2025, 4, 10, 15), None),  # 17:00 CEST
+    ]
+    assert cafe[4]["summary"] == "Language café (Friday this week)"
+    assert cafe[4]["occurrence_end_utc"] == utc(2025, 4, 4, 18)
+    assert all(r["is_recurring"] and r["sequence"] == 3 and r["original_tzid"] == "Europe/Vienna" for r in cafe)
+
+
+def test_window_cuts_the_recurrence() -> None:
+    cafe = by_uid(rows("recurrence.ics", window_start="2025-03-10", window_end="2025-04-03"),
+                  "language-cafe@example.org")
+    assert [r["occurrence_start_utc"].date() for r in cafe] == [date(2025, 3, 13), date(2025, 3, 27),
+                                                                date(2025, 4, 2)]
+
+
+def test_folded_location_resolves_to_the_most_populous_city() -> None:
+    first = by_uid(rows("recurrence.ics"), "language-cafe@example.org")[0]
+    # folded inside "E|ingang"; "über den Hof" also names Hof (Bavaria), the address's city is larger
+    assert first["location"] == (
+        "Stadtteilzentrum Bassena, Schöpfwerk 29/14, 1120 Wien, Österreich – Eingang über den Hof")
+    assert places(first) == [("host", "Vienna", 2761369, "AT", "location")]
+    # the override of 3 April carries no LOCATION (RFC 5545: an override replaces the instance)
+    moved = by_uid(rows("recurrence.ics"), "language-cafe@example.org")[-1]
+    assert (moved["location"], places(moved)) == (None, [])
+
+
+def test_real_feed_locations_resolve_with_the_reports_gazetteer() -> None:
+    fablab = rows("fablab_cottbus.ics", default_city="Cottbus", country_code="DE")
+    [christmas] = by_uid(fablab, "ai1ec-1441@blog.fablab-cottbus.de")
+    assert places(christmas) == [("host", "Cottbus", 2939811, "DE", "location")]
+    [festival] = by_uid(fablab, "ai1ec-1862@blog.fablab-cottbus.de")  # LOCATION: Karlstraßenfest
+    assert places(festival) == [("host", "Cottbus", 2939811, "DE", "default_city")]
+    assert {p[1] for r in fablab for p in places(r)} == {"Cottbus", "Berlin"}  # Maker Faire Berlin
+    machbar = rows("machbar_16_feb_2019.ics", default_city="Potsdam", country_code="DE")
+    [bio] = by_uid(machbar, "4pudsugalsbuqetcfdns8demti@google.com")
+    assert json.loads(bio["places"])[0]["timezone"] == "Europe/Berlin"
+    assert {p[1] for r in machbar for p in places(r)} == {"Potsdam", "Berlin"}  # FEZ-Berlin
+
+
+def test_places_are_empty_without_location_or_default_city() -> None:
+    [instant] = by_uid(rows("updates.ics"), "instant@example.org")
+    assert instant["places"] == "[]"
+
+
+def test_unknown_default_city_is_a_configuration_error() -> None:
+    with pytest.raises(ValueError, match="default_city 'Nowhere Upon Sea'"):
+        rows("updates.ics", default_city="Nowhere Upon Sea")

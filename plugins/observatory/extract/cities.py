@@ -25,6 +25,7 @@ import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 
 from observatory.extract.document import Document
 from observatory.extract.facts import Fact, make_fact, overlaps
@@ -164,7 +165,7 @@ class _Finder:
         self.tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(self.text)]
         self.gap_ok = [
             bool(_GAP.fullmatch(self.text[a_end:b_start]))
-            for (_, a_end), (b_start, _) in zip(self.tokens, self.tokens[1:])
+            for (_, a_end), (b_start, _) in pairwise(self.tokens)
         ]
         self.countries = self._country_mentions()
 

@@ -1,13 +1,13 @@
 """``observatory extract PATH [PATH ...]``: facts of each file as JSON Lines on stdout.
 
-``.txt`` and ``.md`` files are read as UTF-8; other formats go through
-``observatory.parse.document.parse`` (its first row's last column is the body text). A file that
-cannot be read gives one error line on stderr and a non-zero exit; the other files are still done.
+``.txt`` and ``.md`` files are read as UTF-8 (offsets point into the file); other formats (HTML, PDF)
+go through ``observatory.parse.document.read_document`` (offsets point into its ``body_text``). A
+file that cannot be read gives one error line on stderr and a non-zero exit; the other files are
+still done.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 from pathlib import Path
@@ -16,6 +16,7 @@ from typing import TextIO
 import orjson
 
 from observatory.extract.pipeline import extract_facts
+from observatory.parse.document import read_document
 
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".text"})
 
@@ -37,16 +38,9 @@ def read_text(path: str) -> str:
         except UnicodeDecodeError as exc:
             raise UnreadableFile(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     try:
-        parser = importlib.import_module("observatory.parse.document")
-    except ImportError as exc:
-        raise UnreadableFile(f"no parser for {file.suffix or 'extension-less'} files") from exc
-    try:
-        rows = list(parser.parse(payload, {"resource_name": file.name}))
+        return read_document(payload, {"resource_name": file.name}).body_text
     except ValueError as exc:  # ParseError is a ValueError
         raise UnreadableFile(str(exc)) from exc
-    if not rows or not isinstance(rows[0][-1], str):
-        raise UnreadableFile("the parser found no text")
-    return rows[0][-1]
 
 
 def run(paths: list[str], out: TextIO | None = None, err: TextIO | None = None) -> int:

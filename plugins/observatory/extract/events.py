@@ -12,8 +12,9 @@ Three layouts are recognised, each needing a date of day or month precision:
   Rome", "The WG met in Milan on 8-9 November"; "This will take place in Antwerp on 21-22 May" takes
   its title from the previous sentence. Deadlines ("apply until 1 April") are not events.
 
-Event facts carry ``title``, ``event_type`` (the event noun), ``start_date``, ``end_date``, ``city`` and
-``city_geonames_id`` (from the event's own text, else from an enclosing event, named in ``parent``),
+Event facts carry ``title``, ``event_type`` (the event noun), ``start_date``, ``end_date``, ``city``,
+``city_geonames_id`` and ``city_country_code`` (from the event's own text, else from an enclosing event,
+named in ``parent``),
 ``organiser`` and ``co_organisers`` ("organised by X", "X is organising ..."), and ``agenda``: the
 timed items under an agenda day, each with ``start_time``, ``end_time``, ``title``, offsets and
 ``speakers`` (``name``, ``role``, ``organisation``, ``function``: speaker, keynote, panellist,
@@ -480,6 +481,7 @@ def find_events(document: Document, dates: list[Fact], cities: list[Fact], orgs:
                 date_precision=attributes["precision"],
                 city=event.city.attributes["name"] if event.city else None,
                 city_geonames_id=event.city.attributes["geonames_id"] if event.city else None,
+                city_country_code=event.city.attributes["country_code"] if event.city else None,
                 organiser=event.organisers[0] if event.organisers else None,
                 co_organisers=event.organisers[1:],
                 parent=event.parent,

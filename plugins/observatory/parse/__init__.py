@@ -20,6 +20,7 @@ FORMATS: dict[str, str] = {
     "eurostat_tsv": "eurostat_observation",
     "document": "report_document",
     "funding_csv": "funding_operation",
+    "funding_json": "funding_operation",
     "ics": "calendar_event",
     "event_page": "calendar_event",
 }

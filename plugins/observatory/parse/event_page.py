@@ -8,6 +8,8 @@ Options:
 - ``uid_prefix``: put in front of the slug (default ``""``).
 - ``resource_name``: the collected file name; its name without ``.md`` is the slug
   (``tea-time.en.md`` → ``tea-time.en``). Without it the slug is a hash of title and start.
+- ``country_code``, ``default_city``, ``text_language``: how ``places`` is resolved from the
+  location, title and body (see :func:`observatory.locations.event_places`).
 
 A date-only start makes an all-day event (00:00 in ``timezone``; a date-only end is the
 last day, inclusive). Without an end a timed event ends when it starts, an all-day one
@@ -20,6 +22,7 @@ without a column (languages, registration, project, ...) are not kept.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime, timedelta
@@ -30,6 +33,7 @@ from zoneinfo import ZoneInfo
 import frontmatter
 import yaml
 
+from observatory.locations import event_places
 from observatory.parse import ParseError
 from observatory.parse.ics import to_utc
 
@@ -60,6 +64,8 @@ def parse(payload: bytes, options: Mapping[str, Any]) -> Iterator[tuple]:
     if not isinstance(start, datetime) and not isinstance(end, datetime):
         end += timedelta(days=1)
     title = _text(metadata.get(fields["title"]))
+    description = _text(_MORE_MARKER.sub("", body))
+    location = _text(metadata.get(fields["location"]))
     start_utc = to_utc(start, zone)
     modified = metadata.get(fields["last_modified"])
     yield (
@@ -69,12 +75,13 @@ def parse(payload: bytes, options: Mapping[str, Any]) -> Iterator[tuple]:
         _original_tzid(start),
         not isinstance(start, datetime),
         title,
-        _text(_MORE_MARKER.sub("", body)),
-        _text(metadata.get(fields["location"])),
+        description,
+        location,
         None,
         0,
         to_utc(_moment(metadata, fields["last_modified"], where), zone) if modified else None,
         False,
+        json.dumps(event_places(location, title, description, options), ensure_ascii=False),
     )
 
 

@@ -12,8 +12,10 @@ Every source is described by registry options only (no Python per source):
     default ``,``.
 ``currency``
     ISO 4217 code for amounts without a symbol; a ``€``, ``£`` or ``$`` in the cell wins.
-``country_code`` / ``fund``
-    constants; ``fund`` is used when there is no fund column or its cell is empty.
+``country_code`` / ``fund`` / ``programme``
+    constants; ``fund`` and ``programme`` are used when there is no such column or its cell is empty.
+``default_city``
+    the city of beneficiaries whose ``location_name`` names none (e.g. a postcode in a city-state's list).
 ``date_format``
     a ``strptime`` format or a list of them; default ``%d.%m.%Y``, ``%Y-%m-%d``, ``%d/%m/%Y``.
 ``year_only_dates``
@@ -22,6 +24,8 @@ Every source is described by registry options only (no Python per source):
     ``,``, ``.`` or ``auto`` (default). See :func:`parse_number` for the ``auto`` rule.
 
 Amounts are ``Decimal`` rounded to cents, rates are percents (``49,92%`` → ``49.92``).
+``city_name`` / ``geonames_id`` are the GeoNames city of the first line of ``location_name`` within
+``country_code`` (:func:`observatory.locations.resolve_location`), else of ``default_city``, else NULL.
 ``operation_key`` is the first 32 hex digits of sha256(beneficiary|title|start_date|amount).
 Rows that produce the same key are all kept, the 2nd and later suffixed ``#2``, ``#3``…, so true
 duplicates in a publication stay visible to the quality gate instead of being silently merged.
@@ -39,6 +43,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from observatory.locations import resolve_location
 from observatory.parse import ParseError
 
 RAW_TABLE = "funding_operation"
@@ -55,6 +60,7 @@ FIELDS = (
     "location_name",
     "fund",
     "theme",
+    "programme",
 )
 DEFAULT_DATE_FORMATS = ("%d.%m.%Y", "%Y-%m-%d", "%d/%m/%Y")
 CURRENCY_SYMBOLS = {"€": "EUR", "£": "GBP", "$": "USD"}
@@ -73,7 +79,12 @@ def parse(payload: bytes, options: Mapping[str, Any]) -> Iterator[tuple]:
     if header is None:
         raise ParseError("funding CSV is empty: no header row")
     index = column_index(header, options.get("columns") or {})
-    seen: Counter[str] = Counter()
+    yield from keyed_rows(_operations(reader, records, header, index, options), options)
+
+
+def _operations(
+    reader: Any, records: Iterator[list[str]], header: list[str], index: Mapping[str, int], options: Mapping[str, Any]
+) -> Iterator[dict]:
     next_line = reader.line_num + 1
     for record in records:
         line, next_line = next_line, reader.line_num + 1
@@ -81,7 +92,14 @@ def parse(payload: bytes, options: Mapping[str, Any]) -> Iterator[tuple]:
             continue
         if len(record) != len(header):
             raise ParseError(f"line {line}: {len(record)} fields, header has {len(header)}")
-        row = _operation(record, index, options, line)
+        cells = {field: clean_text(record[position]) for field, position in index.items()}
+        yield typed_operation(cells, options, f"line {line}")
+
+
+def keyed_rows(operations: Iterator[dict], options: Mapping[str, Any]) -> Iterator[tuple]:
+    """``funding_operation`` tuples for typed operations, keyed (repeated keys suffixed ``#2``, ``#3``…)."""
+    seen: Counter[str] = Counter()
+    for row in operations:
         key = operation_key(row)
         seen[key] += 1
         yield (key if seen[key] == 1 else f"{key}#{seen[key]}", *_ordered(row, options))
@@ -133,22 +151,26 @@ def clean_text(cell: str) -> str | None:
     return text or None
 
 
-def _operation(
-    record: Sequence[str], index: Mapping[str, int], options: Mapping[str, Any], line: int
-) -> dict:
-    """Typed values of one record, keyed by raw column; ParseError names line and column."""
+def typed_operation(cells: Mapping[str, str | Decimal | None], options: Mapping[str, Any], where: str) -> dict:
+    """Typed values of one operation from its cells (text, or numbers from JSON), keyed by raw column;
+    ParseError names ``where``, the column and the cell."""
     row: dict[str, Any] = {field: None for field in FIELDS}
     row["currency"] = None
-    for field, position in index.items():
-        cell = clean_text(record[position])
+    for field, cell in cells.items():
         try:
             _convert(row, field, cell, options)
         except ValueError as exc:
-            raise ParseError(f"line {line}, column {field!r}, cell {cell!r}: {exc}") from exc
+            raise ParseError(f"{where}, column {field!r}, cell {cell!r}: {exc}") from exc
     return row
 
 
-def _convert(row: dict, field: str, cell: str | None, options: Mapping[str, Any]) -> None:
+def _convert(row: dict, field: str, cell: str | Decimal | None, options: Mapping[str, Any]) -> None:
+    """Set ``row[field]`` from one cell; a number (from JSON) is an exact amount, else read as its text."""
+    if isinstance(cell, Decimal):
+        if field == "amount":
+            row["amount"], row["currency"] = cell.quantize(CENT, rounding=ROUND_HALF_UP), options.get("currency")
+            return
+        cell = format(cell, "f")
     if field == "amount":
         row["amount"], row["currency"] = parse_amount(
             cell, options.get("decimal", "auto"), options.get("currency")
@@ -264,6 +286,11 @@ def operation_key(row: Mapping[str, Any]) -> str:
 
 def _ordered(row: Mapping[str, Any], options: Mapping[str, Any]) -> tuple:
     """The row in ``funding_operation`` column order, after ``operation_key``."""
+    country = options.get("country_code")
+    first_line = (row["location_name"] or "").split("\n", 1)[0]
+    place = resolve_location(first_line, country) or resolve_location(options.get("default_city"), country)
+    if place is None and options.get("default_city"):
+        raise ValueError(f"default_city {options['default_city']!r} is not a city the gazetteer knows")
     return (
         row["beneficiary_name"],
         row["operation_title"],
@@ -278,4 +305,7 @@ def _ordered(row: Mapping[str, Any], options: Mapping[str, Any]) -> tuple:
         options.get("country_code"),
         row["fund"] or options.get("fund"),
         row["theme"],
+        row["programme"] or options.get("programme"),
+        place.city_name if place else None,
+        place.geonames_id if place else None,
     )

@@ -9,6 +9,8 @@ Options (all optional):
   Default: from the earliest to the latest DTSTART written in the feed (masters,
   overrides and single events alike), so the result depends on the payload only, never
   on today's date; open-ended RRULEs are expanded up to that last day.
+- ``country_code``, ``default_city``, ``text_language``: how ``places`` is resolved from
+  LOCATION, SUMMARY and DESCRIPTION (see :func:`observatory.locations.event_places`).
 
 Times become aware UTC datetimes. ``original_tzid`` is the DTSTART's TZID, ``'UTC'`` for
 ``Z`` times and NULL for floating times and all-day events. An all-day event starts at
@@ -20,11 +22,13 @@ with the same UID and RECURRENCE-ID keeps only its highest SEQUENCE / latest
 LAST-MODIFIED (later in the feed on a tie); rows are also unique on
 (event_uid, occurrence_start_utc). ``sequence`` is the series' highest SEQUENCE (as
 ``recurring_ical_events`` reports it); ``is_recurring`` is true when the UID has an
-RRULE or RDATE. Any broken VEVENT rejects the whole payload.
+RRULE or RDATE. ``places`` is a JSON array of the event's cities with their role (host first).
+Any broken VEVENT rejects the whole payload.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -33,6 +37,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import icalendar
 import recurring_ical_events
 
+from observatory.locations import event_places
 from observatory.parse import ParseError
 
 RAW_TABLE = "calendar_event"
@@ -53,7 +58,7 @@ def parse(payload: bytes, options: Mapping[str, Any]) -> Iterator[tuple]:
     calendar.subcomponents = [c for c in calendar.subcomponents if c.name != "VEVENT"]
     calendar.subcomponents += _latest_versions(events, zone)
     recurring = {str(e["UID"]) for e in events if "RRULE" in e or "RDATE" in e}
-    yield from _unique(_rows(calendar, window, zone, recurring))
+    yield from _unique(_rows(calendar, window, zone, recurring, options))
 
 
 def to_utc(value: date | datetime, zone: ZoneInfo) -> datetime:
@@ -149,35 +154,41 @@ def _latest_versions(events: list[icalendar.Event], zone: ZoneInfo) -> list[ical
 
 
 def _rows(
-    calendar: icalendar.Calendar, window: tuple[datetime, datetime], zone: ZoneInfo, recurring: set[str]
+    calendar: icalendar.Calendar,
+    window: tuple[datetime, datetime],
+    zone: ZoneInfo,
+    recurring: set[str],
+    options: Mapping[str, Any],
 ) -> Iterator[tuple]:
     try:
         occurrences = recurring_ical_events.CalendarQuery(calendar).between(*window)
     except (ValueError, TypeError) as exc:
         raise ParseError(f"cannot expand recurrences: {exc}") from exc
     for occurrence in occurrences:
-        row = _row(occurrence, zone, recurring)
+        row = _row(occurrence, zone, recurring, options)
         if window[0] <= row[1] < window[1]:
             yield row
 
 
-def _row(occurrence: icalendar.Event, zone: ZoneInfo, recurring: set[str]) -> tuple:
+def _row(occurrence: icalendar.Event, zone: ZoneInfo, recurring: set[str], options: Mapping[str, Any]) -> tuple:
     start = occurrence["DTSTART"]
     uid = str(occurrence["UID"])
     modified = occurrence.get("LAST-MODIFIED")
+    summary, description, location = (_text(occurrence, name) for name in ("SUMMARY", "DESCRIPTION", "LOCATION"))
     return (
         uid,
         to_utc(start.dt, zone),
         to_utc(occurrence["DTEND"].dt, zone),
         _original_tzid(start),
         not isinstance(start.dt, datetime),
-        _text(occurrence, "SUMMARY"),
-        _text(occurrence, "DESCRIPTION"),
-        _text(occurrence, "LOCATION"),
+        summary,
+        description,
+        location,
         _text(occurrence, "STATUS"),
         int(occurrence.get("SEQUENCE", 0)),
         to_utc(modified.dt, zone) if modified else None,
         uid in recurring,
+        json.dumps(event_places(location, summary, description, options), ensure_ascii=False),
     )
 
 

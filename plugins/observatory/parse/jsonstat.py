@@ -5,6 +5,11 @@ A cell is emitted when it has a value (zeros included) or, when its value is nul
 when it carries its own status flag; other cells are skipped. Sparse ``value``/``status``
 objects are emitted in flat-index order, like dense arrays.
 
+Two outputs of the same rows: ``parse`` yields tuples, one cell at a time (the reference);
+``parse_csv_chunks`` is the bulk path for ``COPY``: cells as numpy arrays, dimension codes by
+``np.unravel_index``, CSV encoded by pyarrow one part at a time, so that a loader can send a part while
+the next one is encoded.
+
 Options: ``dataset_code`` (default: ``extension.id`` lower-cased, e.g. ``migr_pop1ctz``; the
 ``label`` is a title, not a code, so it is never used), ``geo_dimension`` (default ``geo``),
 ``time_dimension`` (default ``time``).
@@ -14,10 +19,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import orjson
+import pyarrow as pa
+from pyarrow import csv as pa_csv
 
 from observatory.parse import ParseError
 
@@ -26,17 +35,55 @@ RAW_TABLE = "eurostat_observation"
 Flags = tuple[dict[int, str], str | None]  # (explicit flag per flat index, flag for every cell)
 
 
+@dataclass(frozen=True)
+class _Cube:
+    """Everything about a dataset but its cells: shape, category codes, roles and per-batch constants."""
+
+    ids: list[str]
+    sizes: list[int]
+    codes: list[list[str]]
+    geo: str
+    time: str
+    dataset_code: str
+    updated: datetime | None
+
+    @property
+    def ncells(self) -> int:
+        return math.prod(self.sizes)
+
+
 def parse(payload: bytes, options: Mapping[str, Any]) -> Iterator[tuple]:
     """Validate the cube eagerly, then return a generator of raw-table rows."""
     doc = _load(payload)
+    cube = _cube(doc, options)
+    cells = _cells(doc.get("value"), _flags(doc.get("status"), cube.ncells), cube.ncells)
+    return _rows(cells, _Decoder(cube), cube.dataset_code, cube.updated)
+
+
+def parse_csv_chunks(payload: bytes, options: Mapping[str, Any], parts: int = 8) -> Iterator[memoryview]:
+    """The rows of ``parse`` as CSV for ``COPY ... (format csv)``, in raw-table column order without a
+    header, split into about ``parts`` parts. Validates eagerly like ``parse``; each part is encoded when
+    the generator reaches it."""
+    doc = _load(payload)
+    cube = _cube(doc, options)
+    flags = _flag_arrays(doc.pop("status", None), cube.ncells)
+    index, values = _value_arrays(doc.pop("value", None), cube.ncells)
+    return _csv_parts(cube, _cell_arrays(index, values, flags), parts)
+
+
+def dataset_updated(payload: bytes) -> datetime | None:
+    """The dataset's ``updated`` stamp (what Eurostat changes when it publishes new data)."""
+    return _updated(_load(payload).get("updated"))
+
+
+def _cube(doc: dict[str, Any], options: Mapping[str, Any]) -> _Cube:
     ids, sizes = _shape(doc)
     codes = [_category_codes(doc["dimension"], dim, size) for dim, size in zip(ids, sizes, strict=True)]
-    decoder = _Decoder(
-        ids, sizes, codes, options.get("geo_dimension", "geo"), options.get("time_dimension", "time")
-    )
-    ncells = math.prod(sizes)
-    cells = _cells(doc.get("value"), _flags(doc.get("status"), ncells), ncells)
-    return _rows(cells, decoder, _dataset_code(doc, options), _updated(doc.get("updated")))
+    geo, time = options.get("geo_dimension", "geo"), options.get("time_dimension", "time")
+    for role, dim in (("geo", geo), ("time", time)):
+        if dim not in ids:
+            raise ParseError(f"JSON-stat: no {role} dimension {dim!r} among {ids!r}")
+    return _Cube(ids, sizes, codes, geo, time, _dataset_code(doc, options), _updated(doc.get("updated")))
 
 
 def _rows(
@@ -113,15 +160,12 @@ def _category_codes(dimension: dict[str, Any], dim: str, size: int) -> list[str]
 class _Decoder:
     """Flat index → (dimensions JSON, geo code, time code), caching the JSON per non-geo/time combination."""
 
-    def __init__(self, ids: list[str], sizes: list[int], codes: list[list[str]], geo: str, time: str) -> None:
-        for role, dim in (("geo", geo), ("time", time)):
-            if dim not in ids:
-                raise ParseError(f"JSON-stat: no {role} dimension {dim!r} among {ids!r}")
-        strides = [math.prod(sizes[axis + 1 :]) for axis in range(len(sizes))]
-        axes = [(dim, strides[axis], sizes[axis], codes[axis]) for axis, dim in enumerate(ids)]
-        self._geo = axes[ids.index(geo)]
-        self._time = axes[ids.index(time)]
-        self._others = [axis for axis in axes if axis[0] not in (geo, time)]
+    def __init__(self, cube: _Cube) -> None:
+        strides = [math.prod(cube.sizes[axis + 1 :]) for axis in range(len(cube.sizes))]
+        axes = [(dim, strides[axis], cube.sizes[axis], cube.codes[axis]) for axis, dim in enumerate(cube.ids)]
+        self._geo = axes[cube.ids.index(cube.geo)]
+        self._time = axes[cube.ids.index(cube.time)]
+        self._others = [axis for axis in axes if axis[0] not in (cube.geo, cube.time)]
         self._json: dict[int, str] = {}
 
     def __call__(self, index: int) -> tuple[str, str, str]:
@@ -235,3 +279,152 @@ def _updated(updated: Any) -> datetime | None:
     except (TypeError, ValueError):
         raise ParseError(f"JSON-stat: 'updated' is {updated!r}, not an ISO 8601 date-time") from None
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+
+
+# --- the bulk path: cells as arrays, CSV by pyarrow -------------------------------------------------------
+
+NUMBER_TYPES = frozenset({int, float, type(None)})
+FLAG_TYPES = frozenset({str, type(None)})
+
+
+@dataclass(frozen=True)
+class _FlagArrays:
+    index: np.ndarray  # flat indices of the cells that carry their own flag
+    codes: np.ndarray  # each one's position in ``labels``
+    labels: list[str]
+    everywhere: bool  # ``status`` was one string: ``labels[0]`` flags every value
+
+
+@dataclass(frozen=True)
+class _CellArrays:
+    index: np.ndarray  # flat indices of the emitted cells, ascending
+    values: np.ndarray  # float64, NaN where the value is null
+    flags: np.ndarray  # position in ``labels``, -1 where the cell has no flag
+    labels: list[str]
+
+
+def _flag_arrays(status: Any, ncells: int) -> _FlagArrays:
+    """``status`` (absent, one string, dense array or sparse object) as arrays; the checks of ``_flags``."""
+    empty = np.empty(0, np.int64)
+    if status is None or isinstance(status, str):
+        return _FlagArrays(empty, empty, [status] if status else [], bool(status))
+    if isinstance(status, list):
+        if len(status) != ncells:
+            raise ParseError(
+                f"JSON-stat: 'status' has {len(status)} entries but the sizes give {ncells} cells"
+            )
+        index, entries = np.arange(ncells), status
+    elif isinstance(status, dict):
+        index, entries = _flat_index_array(status, ncells, "status"), list(status.values())
+    else:
+        raise ParseError(f"JSON-stat: 'status' is a {type(status).__name__}")
+    _check_types(entries, index, FLAG_TYPES, "status", "a string")
+    flags = np.array(entries, dtype=object)
+    flagged = flags.astype(bool)  # None and "" are no flag
+    labels, codes = np.unique(flags[flagged].astype(str), return_inverse=True)
+    return _FlagArrays(index[flagged], codes, labels.tolist(), False)
+
+
+def _value_arrays(values: Any, ncells: int) -> tuple[np.ndarray, np.ndarray]:
+    """(flat indices, float64 values with NaN for null) of ``value``; the checks of ``_cells``."""
+    if isinstance(values, list):
+        if len(values) != ncells:
+            raise ParseError(
+                f"JSON-stat: 'value' has {len(values)} entries but the sizes give {ncells} cells"
+            )
+        index, numbers = np.arange(ncells), values
+    elif isinstance(values, dict):
+        index, numbers = _flat_index_array(values, ncells, "value"), list(values.values())
+    else:
+        raise ParseError(f"JSON-stat: 'value' must be an array or an object, not {type(values).__name__}")
+    _check_types(numbers, index, NUMBER_TYPES, "value", "a number")
+    return index, np.array(numbers, dtype=np.float64)
+
+
+def _flat_index_array(sparse: dict[str, Any], ncells: int, member: str) -> np.ndarray:
+    """The keys of a sparse ``value``/``status`` object as int flat indices, each checked < ``ncells``."""
+    try:
+        index = np.array(list(sparse), dtype=np.str_).astype(np.int64)
+    except ValueError as exc:
+        raise ParseError(f"JSON-stat: '{member}' has a key that is not a flat index ({exc})") from None
+    if index.size and not (index.min() >= 0 and index.max() < ncells):
+        bad = next(key for key, position in zip(sparse, index) if not 0 <= position < ncells)
+        raise ParseError(f"JSON-stat: '{member}' key {bad!r} is out of range: the sizes give {ncells} cells")
+    return index
+
+
+def _check_types(entries: list[Any], index: np.ndarray, allowed: frozenset, member: str, what: str) -> None:
+    """Raise on the entry of lowest flat index whose type is not ``allowed`` (as ``parse`` would)."""
+    if set(map(type, entries)) <= allowed:
+        return
+    bad = min((int(index[i]), entry) for i, entry in enumerate(entries) if type(entry) not in allowed)
+    raise ParseError(f"JSON-stat: {member} at flat index {bad[0]} is {bad[1]!r}, not {what}")
+
+
+def _cell_arrays(index: np.ndarray, values: np.ndarray, flags: _FlagArrays) -> _CellArrays:
+    """The emitted cells (a value, or a null that carries its own flag), ascending by flat index."""
+    present = ~np.isnan(values)
+    cells = np.union1d(index[present], flags.index)
+    cell_values = np.full(cells.size, np.nan)
+    cell_values[np.searchsorted(cells, index[present])] = values[present]
+    cell_flags = np.full(cells.size, -1, np.int16)
+    if flags.everywhere:
+        cell_flags[:] = 0  # every emitted cell has a value here
+    cell_flags[np.searchsorted(cells, flags.index)] = flags.codes
+    return _CellArrays(cells, cell_values, cell_flags, flags.labels)
+
+
+def _csv_parts(cube: _Cube, cells: _CellArrays, parts: int) -> Iterator[memoryview]:
+    """Decode every cell's codes at once, then encode the rows one part at a time."""
+    positions = np.unravel_index(cells.index, cube.sizes)
+    geo_axis, time_axis = cube.ids.index(cube.geo), cube.ids.index(cube.time)
+    others = [axis for axis in range(len(cube.ids)) if axis not in (geo_axis, time_axis)]
+    combos, combo_json = _combinations(cube, others, [positions[axis] for axis in others], cells.index.size)
+    coded = {  # column → (per-cell position, the strings it points into), in raw-table order
+        "dimensions": (combos, combo_json),
+        "geo": (positions[geo_axis], pa.array(cube.codes[geo_axis], pa.string())),
+        "time_period": (positions[time_axis], pa.array(cube.codes[time_axis], pa.string())),
+    }
+    updated = None if cube.updated is None else cube.updated.isoformat()
+    labels = pa.array(cells.labels, pa.string())
+    bounds = np.linspace(0, cells.index.size, max(1, parts) + 1, dtype=np.int64)
+    for start, stop in zip(bounds[:-1], bounds[1:]):
+        if stop > start:
+            flags = cells.flags[start:stop]
+            yield _csv({
+                "dataset_code": _constant(cube.dataset_code, stop - start),
+                **{name: pa.DictionaryArray.from_arrays(codes[start:stop], strings)
+                   for name, (codes, strings) in coded.items()},
+                "value": pa.array(cells.values[start:stop], from_pandas=True),  # NaN → null
+                "flags": pa.DictionaryArray.from_arrays(pa.array(flags, mask=flags < 0), labels),
+                "dataset_updated": _constant(updated, stop - start),
+            })
+
+
+def _combinations(
+    cube: _Cube, others: list[int], positions: list[np.ndarray], ncells: int
+) -> tuple[np.ndarray, pa.Array]:
+    """Per cell, which combination of non-geo/time codes it has; and each combination as dimensions JSON."""
+    if not others:
+        return np.zeros(ncells, np.int64), pa.array(["{}"])
+    sizes = [cube.sizes[axis] for axis in others]
+    present, combos = np.unique(np.ravel_multi_index(positions, sizes), return_inverse=True)
+    decoded = np.unravel_index(present, sizes)
+    names = [cube.ids[axis] for axis in others]
+    combo_json = [
+        _dimensions_json({name: cube.codes[axis][pos[i]] for name, axis, pos in zip(names, others, decoded)})
+        for i in range(present.size)
+    ]
+    return combos, pa.array(combo_json, pa.string())
+
+
+def _csv(columns: dict[str, pa.Array]) -> memoryview:
+    sink = pa.BufferOutputStream()
+    pa_csv.write_csv(pa.table(columns), sink, pa_csv.WriteOptions(include_header=False))
+    return memoryview(sink.getvalue())
+
+
+def _constant(value: str | None, size: int) -> pa.Array:
+    if value is None:
+        return pa.nulls(size, pa.string())
+    return pa.DictionaryArray.from_arrays(np.zeros(size, np.int8), pa.array([value]))

@@ -15,6 +15,7 @@ renamed as (
         published_on as document_published_on,
         body_text as document_text,
         length(body_text) as document_char_count,
+        jsonb_array_length(facts) as document_fact_count,
         loaded_at
     from source
 )

@@ -1,0 +1,93 @@
+"""RSS/Atom collection: the feed, then the document each of its entries points to.
+
+The registry entry names its feeds by ``urls`` (HTTP) or ``paths`` (local feed files). Each feed is a
+resource of its own, landed and logged in the fetch log like any document (its media type set to
+``application/rss+xml`` or ``application/atom+xml``, which parsers skip); then come the entries'
+documents, in feed order: an entry's first enclosure of a document type, else its link, resolved
+against the feed's location. A local feed may link local files; a remote feed may only link HTTP(S).
+
+Options (the entry's ``collect`` mapping): ``max_entries``, the first N entries of each feed (default all).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from functools import cache, partial
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+import feedparser
+import requests
+
+from observatory.collect import Fetched
+from observatory.collect.files import read_file
+from observatory.collect.http import FetchError, fetch_url, http_session
+
+log = logging.getLogger(__name__)
+
+FEED_MEDIA_TYPES = {"rss": "application/rss+xml", "atom": "application/atom+xml"}
+DOCUMENT_TYPES = frozenset({"text/plain", "text/markdown", "text/html", "application/pdf"})
+
+
+def collect(source) -> Iterator[tuple[str, Callable[[], Fetched]]]:
+    """Each feed of the source, each followed by its entries' documents."""
+    if bool(source.urls) == bool(source.paths):
+        raise ValueError(f"source {source.source_id!r}: a feed source needs exactly one of 'urls' or 'paths'")
+    max_entries = source.collect.get("max_entries")
+    if max_entries is not None and (not isinstance(max_entries, int) or max_entries < 1):
+        raise ValueError(f"source {source.source_id!r}: collect.max_entries must be a positive integer")
+    locations = source.resolved_urls() or [path.as_uri() for path in source.resolved_paths()]
+    with http_session() as session:
+        for location in locations:
+            fetch_feed = cache(partial(fetch_feed_at, session, location))
+            yield location, fetch_feed
+            links = document_links(fetch_feed(), location)
+            for link in links[:max_entries] if max_entries is not None else links:
+                yield link, partial(fetch_location, session, link)
+
+
+def fetch_feed_at(session: requests.Session, location: str) -> Fetched:
+    """The feed at ``location`` with its feed media type; ``FetchError`` if it is not RSS or Atom."""
+    fetched = fetch_location(session, location)
+    parsed = feedparser.parse(fetched.payload)
+    family = next((name for name in FEED_MEDIA_TYPES if parsed.version.startswith(name)), None)
+    if family is None:
+        raise FetchError(f"{location}: not an RSS or Atom feed ({parsed.get('bozo_exception') or 'no feed version'})")
+    log.info("feed %s (%s): %d entries, %d bytes", location, parsed.version, len(parsed.entries),
+             len(fetched.payload))
+    return Fetched(fetched.resource, fetched.resource_name, fetched.payload, FEED_MEDIA_TYPES[family],
+                   fetched.http_status, fetched.etag, fetched.last_modified)
+
+
+def document_links(feed: Fetched, location: str) -> list[str]:
+    """The document URL of each entry of ``feed`` (fetched from ``location``), in feed order, once each."""
+    local = urlsplit(location).scheme == "file"
+    links: list[str] = []
+    for entry in feedparser.parse(feed.payload).entries:
+        enclosures = [link for link in entry.get("links", [])
+                      if link.get("rel") == "enclosure" and link.get("type") in DOCUMENT_TYPES]
+        href = enclosures[0]["href"] if enclosures else entry.get("link")
+        if not href:
+            log.warning("feed %s: entry %r has no link; skipped", location, entry.get("title"))
+            continue
+        url = urljoin(location, href)
+        scheme = urlsplit(url).scheme
+        if scheme not in ("http", "https") and not (local and scheme == "file"):
+            log.warning("feed %s: entry link %s is not an allowed URL; skipped", location, url)
+            continue
+        log.info("feed %s: entry %r (published %s) → %s", location, entry.get("title"),
+                 entry.get("published") or entry.get("updated") or "unknown", url)
+        if url not in links:
+            links.append(url)
+    return links
+
+
+def fetch_location(session: requests.Session, url: str) -> Fetched:
+    """GET an HTTP(S) URL through ``session``, or read a ``file:`` URL."""
+    if urlsplit(url).scheme == "file":
+        try:
+            return read_file(Path(unquote(urlsplit(url).path)))
+        except OSError as exc:
+            raise FetchError(f"{url}: {exc.strerror or exc}") from exc
+    return fetch_url(session, url)
