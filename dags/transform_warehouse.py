@@ -15,6 +15,7 @@ from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, 
 from cosmos.constants import ExecutionMode, LoadMode, TestBehavior
 
 from observatory.dag_factory import raw_asset
+from observatory.notify import on_failure_callback
 from observatory.registry import load_registry
 from observatory.settings import DBT_PROJECT_DIR
 
@@ -28,7 +29,7 @@ _sources = load_registry().sources.values()
     catchup=False,
     max_active_runs=1,
     default_args={"owner": "analytics-engineering", "retries": 2, "retry_delay": timedelta(minutes=1),
-                  "retry_exponential_backoff": True},
+                  "retry_exponential_backoff": True, "on_failure_callback": on_failure_callback},
     tags=["observatory", "transform", "dbt"],
     doc_md=__doc__,
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,16 +10,17 @@ from pathlib import Path
 import pytest
 
 PROJECT = Path(__file__).resolve().parents[1]
+_database_numbers = itertools.count()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def warehouse_dsn() -> Iterator[str]:
     """A fresh database of its own in the project's local cluster, exported as OBSERVATORY_WAREHOUSE_DSN for
-    the code under test; dropped afterwards. (One per test session, so sessions never share state.)"""
+    the code under test; dropped afterwards. One per test module, so no module sees another's rows."""
     from observatory import warehouse
     from observatory.bootstrap import ensure_warehouse_schema
 
-    database = f"observatory_test_{os.getpid()}"
+    database = f"observatory_test_{os.getpid()}_{next(_database_numbers)}"
     warehouse.start_local()
     warehouse.ensure_database(database, recreate=True)
     conninfo = warehouse.local_dsn(database)

@@ -47,7 +47,7 @@ create table if not exists audit.batch (
     source_id text not null,
     raw_table text not null,
     logical_date timestamptz not null,
-    status text not null check (status in ('fetched', 'staged', 'published', 'quarantined', 'failed')),
+    status text not null,
     row_count bigint,
     content_sha256 text[],
     message text,
@@ -68,19 +68,42 @@ create index if not exists validation_result_load_idx on audit.validation_result
 """
 
 
+# Replaced when it lacks a status, so warehouses created by older versions get the new statuses too.
+BATCH_STATUS_DDL = """
+alter table audit.batch drop constraint if exists batch_status_check;
+alter table audit.batch add constraint batch_status_check
+    check (status in ('fetched', 'staged', 'published', 'unchanged', 'quarantined', 'failed'));
+"""
+
+
 def ensure_warehouse_schema(conn: psycopg.Connection) -> None:
-    """Create schemas, audit and raw tables, and the BI role; safe to run again."""
+    """Create schemas, audit and raw tables (adding columns a raw table has gained since), and the BI role;
+    safe to run again, also from several processes at once (they take turns: concurrent GRANTs on one object
+    fail in PostgreSQL with "tuple concurrently updated")."""
+    conn.execute("select pg_advisory_xact_lock(hashtextextended('observatory.ensure_warehouse_schema', 0))")
     for schema in ("raw", "stage", "quarantine", "audit", "marts"):
         conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
     conn.execute(AUDIT_DDL)
+    definition = conn.execute("select pg_get_constraintdef(oid) from pg_constraint where conname = 'batch_status_check'"
+                              " and conrelid = 'audit.batch'::regclass").fetchone()
+    if definition is None or "'unchanged'" not in definition[0]:  # ALTER locks the table: only when needed
+        conn.execute(BATCH_STATUS_DDL)
     for table in RAW_TABLES.values():
+        name = sql.Identifier(table.name)
         columns = [sql.SQL("load_id text not null"), sql.SQL("source_id text not null")]
-        columns += [sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(pg_type)) for name, pg_type in table.columns]
+        columns += [sql.SQL("{} {}").format(sql.Identifier(column), sql.SQL(pg_type))
+                    for column, pg_type in table.columns]
         columns.append(sql.SQL("loaded_at timestamptz not null default now()"))
-        conn.execute(sql.SQL("create table if not exists raw.{} ({})").format(
-            sql.Identifier(table.name), sql.SQL(", ").join(columns)))
+        conn.execute(sql.SQL("create table if not exists raw.{} ({})").format(name, sql.SQL(", ").join(columns)))
+        present = {column for (column,) in conn.execute(
+            "select column_name from information_schema.columns where table_schema = 'raw' and table_name = %s",
+            (table.name,))}
+        for column, pg_type in table.columns:
+            if column not in present:  # only then: ALTER TABLE locks the table even when there is nothing to do
+                conn.execute(sql.SQL("alter table raw.{} add column {} {}").format(
+                    name, sql.Identifier(column), sql.SQL(pg_type)))
         conn.execute(sql.SQL("create index if not exists {} on raw.{} (source_id)").format(
-            sql.Identifier(f"{table.name}_source_idx"), sql.Identifier(table.name)))
+            sql.Identifier(f"{table.name}_source_idx"), name))
     ensure_bi_role(conn)
     conn.commit()
 

@@ -26,7 +26,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -76,9 +76,16 @@ def start_service(name: str, args: list[str], env: Mapping[str, str], workdir: P
 
 
 def stop_service(service: Service, timeout: float = 20) -> None:
-    """SIGTERM to the whole process group, SIGKILL to whatever is left after ``timeout`` seconds."""
+    """SIGTERM to the leader (a Celery worker then finishes its task: warm shutdown), then to the whole process
+    group, and SIGKILL to whatever is left."""
     pgid = service.process.pid  # start_new_session: the leader's pid is the group id
-    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5)):
+    if service.alive():
+        service.process.terminate()
+        try:
+            service.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pass
+    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
         try:
             os.killpg(pgid, sig)
         except ProcessLookupError:
@@ -259,17 +266,22 @@ class CeleryStack:
                 timeout: float = 300) -> str:
         """``airflow dags test --use-executor``: schedule one run here, execute its tasks on the workers."""
         started = time.monotonic()
-        home = self.workdir / scheduler
-        home.mkdir(parents=True, exist_ok=True)
-        result = subprocess.run(
-            [str(AIRFLOW_BIN), "dags", "test", "--use-executor", dag_id, logical_date.isoformat()],
-            env=self.env(scheduler), cwd=home, text=True, capture_output=True, timeout=timeout)
-        output = result.stdout + result.stderr
-        (self.workdir / f"{scheduler}.log").write_text(output)
+        run = self.services[scheduler] = start_service(
+            scheduler, [str(AIRFLOW_BIN), "dags", "test", "--use-executor", dag_id, logical_date.isoformat()],
+            self.env(scheduler), self.workdir)
+        try:
+            returncode = run.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            returncode = None
+        finally:
+            stop_service(run)  # the run's process group, whatever it started
         self._timed(f"dags test {dag_id}", started)
-        if result.returncode != 0:
-            logs = "\n".join(f"--- {name}\n{service.log()[-2500:]}" for name, service in self.services.items())
-            raise HarnessError(f"{dag_id} failed through Celery:\n{output[-4000:]}\n{logs}")
+        output = run.log()
+        if returncode != 0:
+            logs = "\n".join(f"--- {name}\n{service.log()[-2500:]}" for name, service in self.services.items()
+                             if name != scheduler)
+            reason = f"timed out after {timeout:.0f}s" if returncode is None else f"exited {returncode}"
+            raise HarnessError(f"{dag_id} through Celery {reason}:\n{output[-4000:]}\n{logs}")
         return output
 
     def task_logs(self, name: str) -> dict[str, Path]:
@@ -297,11 +309,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run one DAG through Redis + Celery against the warehouse in use; print where each task ran."""
     import argparse
     import tempfile
-    from datetime import timezone
 
     parser = argparse.ArgumentParser(prog="python -m observatory.celery_harness", description=main.__doc__)
     parser.add_argument("dag_id")
-    parser.add_argument("--logical-date", default=datetime.now(timezone.utc).strftime("%Y-%m-%d"))
+    parser.add_argument("--logical-date", default=datetime.now(UTC).strftime("%Y-%m-%d"))
     args = parser.parse_args(argv)
     from observatory.demo import ensure_warehouse
     from observatory.samples import serve_directory
@@ -311,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="observatory-celery-"))
     try:
         with CeleryStack(workdir, conninfo, extra_env={"OBSERVATORY_SAMPLE_BASE_URL": base_url}) as stack:
-            stack.run_dag(args.dag_id, datetime.fromisoformat(args.logical_date).replace(tzinfo=timezone.utc))
+            stack.run_dag(args.dag_id, datetime.fromisoformat(args.logical_date).replace(tzinfo=UTC))
             for task_id, path in sorted(stack.task_logs("worker-default").items()):
                 print(f"ok  {task_id} ran on worker-default (log {path})")
             print("timings:", stack.timings)

@@ -6,13 +6,14 @@ Kept import-light: it reads the registry (a small YAML file) and builds task obj
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import Asset, dag, get_current_context, task
 
+from observatory.notify import on_failure_callback
 from observatory.registry import Source
 
-START_DATE = datetime(2026, 1, 1, tzinfo=timezone.utc)
+START_DATE = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def default_args(source: Source) -> dict:
@@ -22,6 +23,7 @@ def default_args(source: Source) -> dict:
         "retry_delay": source.retry_delay,
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=30),
+        "on_failure_callback": on_failure_callback,
     }
 
 
@@ -47,6 +49,8 @@ def collection_dag(source: Source):
             f"- format `{source.format}` → `raw.{source.raw_table}`; quality suite `expectations/{source.suite}.json`\n"
             "- Steps: fetch into the landing zone → parse and COPY into `stage.<load_id>` → GX gate "
             "(a failing batch is quarantined and the run fails) → publish in one transaction.\n"
+            "- An incremental source whose content is unchanged loads nothing: `publish` is skipped, so the "
+            "asset gets no event and the warehouse is not rebuilt.\n"
             "- Generated from `sources.yml` by `observatory.dag_factory`."
         ),
     )
@@ -75,9 +79,14 @@ def collection_dag(source: Source):
 
         @task(outlets=[raw_asset(source)])
         def publish(load_id: str) -> int:
+            from airflow.sdk.exceptions import AirflowSkipException
+
             from observatory import pipeline
 
-            return pipeline.publish(source.source_id, load_id)
+            try:
+                return pipeline.publish(source.source_id, load_id)
+            except pipeline.BatchUnchanged as unchanged:
+                raise AirflowSkipException(str(unchanged)) from unchanged
 
         publish(validate(stage(fetch())))
 

@@ -60,14 +60,15 @@ def _cities() -> dict[int, tuple[str, str, int, str | None]]:
             for c in cities.values()}
 
 
-def place_of(geonames_id: int) -> Place:
+def _place_of(geonames_id: int) -> Place:
+    """The city with this GeoNames id."""
     name, country, _, zone = _cities()[geonames_id]
     return Place(name, geonames_id, country, zone)
 
 
 def _most_populous(ids: Iterable[int], country_code: str | None) -> Place | None:
     known = [i for i in ids if i in _cities() and (country_code is None or _cities()[i][1] == country_code)]
-    return place_of(max(known, key=lambda i: _cities()[i][2])) if known else None
+    return _place_of(max(known, key=lambda i: _cities()[i][2])) if known else None
 
 
 def _city_ids(facts: Iterable[Fact]) -> list[int]:

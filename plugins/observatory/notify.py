@@ -17,7 +17,7 @@ import json
 import logging
 import os
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,7 @@ def failure_notification(context: Mapping[str, Any]) -> dict[str, Any]:
         "try_number": getattr(ti, "try_number", None),
         "error": error,
         "log_url": getattr(ti, "log_url", None),
-        "notified_at": datetime.now(timezone.utc).isoformat(),
+        "notified_at": datetime.now(UTC).isoformat(),
         "text": f"Observatory: task {dag_id}.{task_id} failed (run {run_id}): {error}",
     }
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,14 +50,15 @@ def suite_document(suite: str) -> dict[str, Any]:
     return json.loads(suite_path(suite).read_text(encoding="utf-8"))
 
 
-def load_suite(suite: str) -> ExpectationSuite:
-    """The suite as a GX ``ExpectationSuite``; an expectation GX cannot build is an error, not a skip."""
+def load_suite(suite: str, extra: Sequence[Expectation] = ()) -> ExpectationSuite:
+    """The suite as a GX ``ExpectationSuite`` (plus ``extra`` expectations); an expectation GX cannot build is an
+    error, not a skip."""
     import great_expectations as gx
 
     document = suite_document(suite)
-    built = gx.ExpectationSuite(name=document["name"], expectations=document["expectations"],
+    built = gx.ExpectationSuite(name=document["name"], expectations=[*document["expectations"], *extra],
                                 meta=document.get("meta") or {})
-    if len(built.expectations) != len(document["expectations"]):
+    if len(built.expectations) != len(document["expectations"]) + len(extra):
         raise ValueError(f"expectation suite {suite!r} has expectations that GX cannot build")
     return built
 
@@ -110,7 +112,9 @@ def row_count_band(conn: psycopg.Connection, load_id: str, suite: str) -> Expect
     if previous is None:
         return None
     previous_load_id, previous_rows = previous
-    low, high = math.floor(previous_rows * (1 - change)), math.ceil(previous_rows * (1 + change))
+    # rounded first, so that float noise (90 × 1.1 = 99.00000000000001) does not widen the band
+    low = math.floor(round(previous_rows * (1 - change), 6))
+    high = math.ceil(round(previous_rows * (1 + change), 6))
     return band_expectation_class()(
         min_value=max(low, 0),
         max_value=high,
@@ -166,10 +170,8 @@ def gate_batch(conn: psycopg.Connection, conninfo: str, load_id: str, suite: str
     """Validate ``stage.<load_id>`` against ``suite`` (and its row-count band); raise ``QualityGateFailed`` when it
     fails."""
     conn.execute("delete from audit.validation_result where load_id = %s", (load_id,))
-    expectations = load_suite(suite)
     band = row_count_band(conn, load_id, suite)
-    if band is not None:
-        expectations.add_expectation(band)
+    expectations = load_suite(suite, extra=[band] if band is not None else [])
     result = validate_table(sqlalchemy_url(conninfo), "stage", load_id, expectations)
     failures = record_results(conn, load_id, suite, result)
     conn.commit()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import socket
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -40,17 +40,17 @@ def celery_run(warehouse_dsn: str, sample_base_url: str, tmp_path_factory: pytes
                         extra_env={"OBSERVATORY_SAMPLE_BASE_URL": sample_base_url})
     with stack:
         stack.route(ROUTES)
-        stack.run_dag(DAG_ID, datetime(2026, 4, 1, tzinfo=timezone.utc))
+        stack.run_dag(DAG_ID, datetime(2026, 4, 1, tzinfo=UTC))
         with psycopg.connect(warehouse.local_dsn(stack.metadata_database)) as conn:
             rows = conn.execute(
                 """select task_id, state, queue, hostname, pid, id::text
                    from task_instance where dag_id = %s""", (DAG_ID,)).fetchall()
-        task_instances = {row[0]: dict(zip(("task_id", "state", "queue", "hostname", "pid", "ti_id"), row))
+        task_instances = {row[0]: dict(zip(("task_id", "state", "queue", "hostname", "pid", "ti_id"), row, strict=True))
                           for row in rows}
-        worker_logs = {name: service.log() for name, service in stack.services.items()}
-        worker_logs["scheduler"] = (stack.workdir / "scheduler.log").read_text()
-        task_logs = {name: stack.task_logs(name) for name in (*stack.services, "scheduler")}
-        groups = {name: service.process.pid for name, service in stack.services.items()}
+    # read after the stop: a worker logs a task's success after the task has already reported it
+    worker_logs = {name: service.log() for name, service in stack.services.items()}
+    task_logs = {name: stack.task_logs(name) for name in stack.services}
+    groups = {name: service.process.pid for name, service in stack.services.items()}
     print("celery timings:", stack.timings)
     return CeleryRun(stack, task_instances, worker_logs, task_logs, groups)
 
@@ -60,13 +60,14 @@ def test_each_task_ran_on_the_worker_of_its_queue(celery_run: CeleryRun) -> None
     for task_id, queue in ROUTES.items():
         ti = celery_run.task_instances[task_id]
         assert (ti["state"], ti["queue"]) == ("success", queue)
-        assert re.search(rf"TaskInstance Finished: dag_id={DAG_ID}, task_id={task_id},.*state=success, "
-                         r"executor=CeleryExecutor", celery_run.worker_logs["scheduler"])
         assert ti["hostname"] and ti["pid"]
         worker, other = f"worker-{queue}", f"worker-{next(q for q in ROUTES.values() if q != queue)}"
-        # The worker process received the workload of exactly this task instance ...
-        assert f"id=UUID('{ti['ti_id']}')" in celery_run.worker_logs[worker]
-        assert f"id=UUID('{ti['ti_id']}')" not in celery_run.worker_logs[other]
+        # The worker process took this task instance's workload from Redis and Celery ran it to success ...
+        received = re.search(rf"\[([0-9a-f-]{{36}})\] Executing workload in Celery: [^\n]*id=UUID\('{ti['ti_id']}'\)",
+                             celery_run.worker_logs[worker])
+        assert received, f"{task_id} not received by {worker}"
+        assert f"Task execute_workload[{received[1]}] succeeded" in celery_run.worker_logs[worker]
+        assert ti["ti_id"] not in celery_run.worker_logs[other]
         # ... and the task's log was written under that worker's own AIRFLOW_HOME, nowhere else.
         assert task_id in celery_run.task_logs[worker] and task_id not in celery_run.task_logs[other]
         assert f'"task_id":"{task_id}"' in celery_run.task_logs[worker][task_id].read_text()
@@ -94,7 +95,8 @@ def test_rows_landed_in_the_warehouse_through_the_shared_landing_zone(celery_run
 
 
 def test_every_process_group_is_gone_afterwards(celery_run: CeleryRun) -> None:
-    assert {"redis", "api-server", "worker-observatory-a", "worker-observatory-b"} == set(celery_run.process_groups)
+    assert {"redis", "api-server", "worker-observatory-a", "worker-observatory-b", "scheduler"} == set(
+        celery_run.process_groups)
     assert not [name for name, pgid in celery_run.process_groups.items() if group_alive(pgid)]
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", celery_run.stack.redis_port), timeout=1).close()

@@ -29,7 +29,8 @@ def test_no_import_errors(dagbag) -> None:
 def test_one_collection_dag_per_registry_source_plus_transform(dagbag) -> None:
     from observatory.registry import load_registry
 
-    expected = {f"collect__{source_id}" for source_id in load_registry().sources} | {"transform_warehouse"}
+    expected = {f"collect__{source_id}" for source_id in load_registry().sources}
+    expected |= {"transform_warehouse", "quality_data_docs"}
     assert set(dagbag.dag_ids) == expected
 
 
@@ -41,6 +42,16 @@ def test_every_dag_has_owner_tags_retries_schedule_and_docs(dagbag) -> None:
         for task in dag.tasks:
             assert task.owner and task.owner != "airflow", f"{dag_id}.{task.task_id} has no owner"
             assert task.retries >= 1, f"{dag_id}.{task.task_id} has no retries"
+
+
+def test_failures_notify(dagbag) -> None:
+    from observatory.notify import on_failure_callback
+
+    for dag_id, dag in dagbag.dags.items():
+        for task in dag.tasks:
+            callbacks = task.on_failure_callback
+            callbacks = callbacks if isinstance(callbacks, list) else [callbacks]
+            assert on_failure_callback in callbacks, f"{dag_id}.{task.task_id}"
 
 
 def test_collection_dags_publish_the_assets_the_transform_dag_waits_for(dagbag) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from observatory.collect import collect_source
 from observatory.collect.http import FetchError
 from observatory.parse.document import parse

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from observatory.extract import extract_facts
 
 

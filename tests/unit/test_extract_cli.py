@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 from observatory.extract.cli import run
+
+REPORTS = Path(__file__).resolve().parents[2] / "sample_data" / "reports"
 
 
 def test_prints_one_json_object_per_fact(tmp_path):
@@ -61,3 +66,28 @@ def test_defaults_to_the_current_standard_streams(tmp_path, capsys):
     assert run([str(report), str(tmp_path / "none.txt")]) == 1
     captured = capsys.readouterr()
     assert '"name":"Lyon"' in captured.out and "none.txt" in captured.err
+
+
+def test_installed_command_end_to_end(tmp_path):
+    """`observatory extract` as installed: JSON Lines for the good files, one stderr line for the bad one."""
+    command = Path(sys.executable).with_name("observatory")
+    report = REPORTS / "eurocities_wg_migration_update_2019.txt"
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(b"%PDF-1.4 not really")
+    result = subprocess.run(
+        [str(command), "extract", str(scan), str(report)], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 1
+    [error] = result.stderr.splitlines()
+    assert error.startswith(f"observatory extract: cannot read {scan}: corrupt or unreadable PDF")
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    text = report.read_text(encoding="utf-8")
+    assert records and all(record["doc"] == str(report) for record in records)
+    assert all(text[record["start"] : record["end"]] == record["text"] for record in records)
+    glasgow = next(record for record in records if record["kind"] == "city")
+    assert (glasgow["text"], glasgow["geonames_id"], glasgow["country_code"]) == ("Glasgow", 2648579, "GB")
+    [money] = [record for record in records if record["kind"] == "money"]
+    assert (money["amount"], money["currency"]) == (200000000, "EUR")
+    conference = next(record for record in records if record["kind"] == "event")
+    assert (conference["title"], conference["start_date"], conference["end_date"], conference["city"]) == (
+        "EUROCITIES Social Affairs Forum", "2019-03-25", "2019-03-27", "Glasgow")

@@ -6,7 +6,16 @@ from pathlib import Path
 
 import pytest
 import yaml
-from observatory.extract.evaluate import Label, evaluate, format_table, load_labels, main, score_document
+
+from observatory.extract.evaluate import (
+    Label,
+    document_path,
+    evaluate,
+    format_table,
+    load_labels,
+    main,
+    score_document,
+)
 from observatory.extract.facts import Fact
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +49,7 @@ def test_quality_meets_the_thresholds(scores, kind):
 def test_every_label_file_names_a_report_and_every_label_is_found():
     for label_file in sorted(EVAL_DIR.glob("*.yml")):
         document = yaml.safe_load(label_file.read_text(encoding="utf-8"))["document"]
-        text = (REPORTS_DIR / document).read_text(encoding="utf-8")
+        text = document_path(document, EVAL_DIR, REPORTS_DIR).read_text(encoding="utf-8")
         labels = load_labels(label_file, text)
         assert labels
         assert all(text[label.start : label.end] == label.text for label in labels)

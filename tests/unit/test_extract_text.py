@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from observatory.extract import Fact, extract_facts
 from observatory.extract.facts import KINDS
 from observatory.extract.markup import mask_markup

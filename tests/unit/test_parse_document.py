@@ -9,11 +9,13 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from observatory.parse import ParseError, parser_for
-from observatory.parse.document import RAW_TABLE, detect_language, parse
-from observatory.raw_tables import RAW_TABLES
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject, TextStringObject
+
+from observatory.extract.language import detect_language
+from observatory.parse import ParseError, parser_for
+from observatory.parse.document import RAW_TABLE, parse
+from observatory.raw_tables import RAW_TABLES
 
 PROJECT = Path(__file__).resolve().parents[2]
 REPORTS = PROJECT / "sample_data" / "reports"
@@ -258,3 +260,10 @@ def test_language_detected_from_the_text_when_nothing_declares_it(path: Path, la
 def test_language_unknown_for_short_or_mixed_text() -> None:
     assert detect_language("Agenda") is None
     assert detect_language("the and of to is " + "de het een van en ") is None
+
+
+def test_generic_server_media_type_falls_back_to_the_extension() -> None:
+    doc = document(b"# Agenda\n\nText", resource_name="agenda.md", media_type="application/octet-stream")
+    assert (doc["media_type"], doc["title"]) == ("text/markdown", "Agenda")
+    with pytest.raises(ValueError, match="unsupported media_type 'image/png'"):
+        document(b"\x89PNG", resource_name="download", media_type="image/png")

@@ -7,6 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
 from observatory.parse import ParseError, eurostat_tsv
 from observatory.raw_tables import RAW_TABLES
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+
 from observatory.parse import ParseError, event_page
 from observatory.raw_tables import RAW_TABLES
 

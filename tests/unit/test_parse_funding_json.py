@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+
 from observatory.parse import ParseError, parser_for
 from observatory.parse.funding_json import parse
 from observatory.raw_tables import RAW_TABLES

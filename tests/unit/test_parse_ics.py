@@ -8,6 +8,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from observatory.parse import ParseError, ics
 from observatory.raw_tables import RAW_TABLES
 

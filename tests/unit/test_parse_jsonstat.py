@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from observatory.parse import ParseError, jsonstat
 from observatory.raw_tables import RAW_TABLES
 
@@ -169,7 +170,8 @@ def cubes(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any], set[tuple]]:
     """The same random cube as dense and as sparse JSON-stat 2.0, and its expected rows."""
     names = draw(st.permutations(["geo", "time", "sex", "citizen"][: draw(st.integers(2, 4))]))
     sizes = [draw(st.integers(1, 3)) for _ in names]
-    codes = [[f"{name[0].upper()}{position}" for position in range(size)] for name, size in zip(names, sizes)]
+    codes = [[f"{name[0].upper()}{position}" for position in range(size)]
+             for name, size in zip(names, sizes, strict=True)]
     ncells = math.prod(sizes)
     numbers = st.one_of(st.integers(-5, 10**9), st.floats(-1e6, 1e6, allow_nan=False))
     values = draw(st.lists(st.one_of(st.none(), numbers), min_size=ncells, max_size=ncells))
@@ -177,7 +179,7 @@ def cubes(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any], set[tuple]]:
     expected = set()
     for index, combo in enumerate(itertools.product(*codes)):  # row-major, last dimension fastest
         if values[index] is not None or flags[index]:
-            cell = dict(zip(names, combo))
+            cell = dict(zip(names, combo, strict=True))
             geo, time = cell.pop("geo"), cell.pop("time")
             number = None if values[index] is None else float(values[index])
             expected.add(
@@ -217,3 +219,87 @@ def test_dense_and_sparse_forms_parse_to_the_same_rows(
     assert dense_rows == sparse_rows  # same rows, same (flat-index) order
     assert {row[1:6] for row in dense_rows} == expected
     assert len(dense_rows) == len(expected)
+
+
+# --- the bulk path: parse_arrays gives the rows of parse ------------------------------------------------------
+
+
+def _array_rows(payload: bytes | dict[str, Any], **options: Any) -> list[tuple]:
+    """The bulk output decoded back into raw-table tuples, in its order."""
+    raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    batch = jsonstat.parse_arrays(raw, options)
+    rows = []
+    for part in batch.parts:
+        columns = dict(zip(batch.columns, part, strict=True))
+        for i in range(len(part[0])):
+            cell = {name: _decoded(batch, name, column[i]) for name, column in columns.items()}
+            rows.append(tuple(cell[name] if name in cell else batch.constants[name]
+                              for name in RAW_TABLES[jsonstat.RAW_TABLE].column_names))
+    return rows
+
+
+def _decoded(batch, name: str, item: Any) -> Any:
+    if name in batch.dictionaries:
+        return None if item < 0 else batch.dictionaries[name][item]
+    return None if math.isnan(item) else float(item)
+
+
+def test_bulk_path_gives_the_rows_of_parse_on_the_real_file() -> None:
+    payload = POP1CTZ.read_bytes()
+    assert _array_rows(payload) == _rows(payload)
+    batch = jsonstat.parse_arrays(payload, {}, parts=8)
+    sizes = [len(part[0]) for part in batch.parts]
+    assert len(sizes) == 8 and sum(sizes) == 927 and max(sizes) - min(sizes) <= 1
+    assert len(batch.dictionaries["dimensions"]) == 287 - 136  # citizenships less positions-with-no-data
+    assert batch.dictionaries["flags"] == ["b", "e", "p"]
+
+
+def test_bulk_path_on_the_synthetic_cube_and_its_options() -> None:
+    assert _array_rows(_cube()) == _rows(_cube())
+    assert _array_rows(_cube(status="e")) == _rows(_cube(status="e"))
+    options = {"geo_dimension": "sex", "time_dimension": "geo", "dataset_code": "x"}
+    assert _array_rows(_cube(), **options) == _rows(_cube(), **options)
+
+
+def test_bulk_path_without_other_dimensions() -> None:
+    cube = _cube(id=["geo", "time"], size=[2, 3], value=[1, None, 3, 4, 5, 6], status=None)
+    del cube["dimension"]["sex"]
+    assert [row[1] for row in _array_rows(cube)] == ["{}"] * 5
+    assert _array_rows(cube) == _rows(cube)
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        (_cube(value=[1] * 11), "'value' has 11 entries but the sizes give 12 cells"),
+        (_cube(status=["p"] * 13), "'status' has 13 entries"),
+        (_cube(value={"3": 1, "12": 2}), "'value' key '12' is out of range: the sizes give 12 cells"),
+        (_cube(value={"x": 1}), "'value' has a key that is not a flat index"),
+        (_cube(status={"-1": "p"}), "'status' key '-1' is out of range"),
+        (_cube(value=[1, "2"] + [3] * 10), "value at flat index 1 is '2', not a number"),
+        (_cube(value={"7": True, "2": "x"}), "value at flat index 2 is 'x', not a number"),
+        (_cube(status={"5": 1}), "status at flat index 5 is 1, not a string"),
+        (_cube(value=None), "'value' must be an array or an object, not NoneType"),
+        (_cube(size=[2, 2, 4]), "dimension 'time' has 3 categories but size 4"),
+        (_cube(extension={}), "no dataset code"),
+    ],
+)
+def test_bulk_path_rejects_what_parse_rejects(doc: dict[str, Any], message: str) -> None:
+    with pytest.raises(ParseError, match=re.escape(message)):
+        _rows(doc)
+    with pytest.raises(ParseError, match=re.escape(message)):
+        jsonstat.parse_arrays(json.dumps(doc).encode(), {})
+
+
+def test_dataset_updated_stamp() -> None:
+    assert jsonstat.dataset_updated(POP1CTZ.read_bytes()) == datetime(2026, 9, 22, 21, 0, tzinfo=UTC)
+    assert jsonstat.dataset_updated(json.dumps(_cube(updated=None)).encode()) is None
+
+
+@settings(max_examples=150, deadline=None)
+@given(cubes())
+def test_bulk_path_agrees_with_parse_on_dense_and_sparse_cubes(
+    cube: tuple[dict[str, Any], dict[str, Any], set[tuple]],
+) -> None:
+    dense, sparse, _ = cube
+    assert _array_rows(dense) == _array_rows(sparse) == _rows(dense)

@@ -43,7 +43,9 @@ gaps as (
         case
             when migrant_value is null or reference_value is null then null
             when gap_method = 'points' then round((migrant_value - reference_value)::numeric, 2)::double precision
-            when gap_method = 'ratio' and reference_value <> 0 then round((migrant_value / reference_value)::numeric, 4)::double precision
+            when
+                gap_method = 'ratio' and reference_value <> 0
+                then round((migrant_value / reference_value)::numeric, 4)::double precision
         end as gap,
         case
             when migrant_value is null and reference_value is null then 'both values missing'

@@ -7,7 +7,7 @@ with documents as (
 collected_by as (
     select
         document_id,
-        array_agg(source_id order by source_id) as document_source_ids
+        string_agg(source_id, ', ' order by source_id) as document_source_ids
     from documents
     group by document_id
 ),
@@ -15,7 +15,7 @@ collected_by as (
 latest_copy as (
     select distinct on (document_id) *
     from documents
-    order by document_id, loaded_at desc, source_id
+    order by document_id asc, loaded_at desc, source_id asc
 )
 
 select

@@ -6,7 +6,10 @@ with facts as (
 ),
 
 documents as (
-    select document_id, source_id from {{ ref('int_report_documents_deduplicated') }}
+    select
+        document_id,
+        source_id
+    from {{ ref('int_report_documents_deduplicated') }}
 )
 
 select

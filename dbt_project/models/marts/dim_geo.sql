@@ -22,8 +22,13 @@ unseen as (
 )
 
 select
-    geo_code, nullif(iso_alpha2, '') as iso_alpha2, nullif(iso_alpha3, '') as iso_alpha3, geo_name, geo_level,
-    is_eu_member, nullif(parent_geo_code, '') as parent_geo_code
+    geo_code,
+    nullif(iso_alpha2, '') as iso_alpha2,
+    nullif(iso_alpha3, '') as iso_alpha3,
+    geo_name,
+    geo_level,
+    is_eu_member,
+    nullif(parent_geo_code, '') as parent_geo_code
 from reference
 union all
 select * from unseen

@@ -29,8 +29,12 @@ select
     end as period_start_date,
     case period_type
         when 'year' then make_date(period_year, 12, 31)
-        when 'semester' then (make_date(period_year, 6 * (period_number - 1) + 1, 1) + interval '6 months' - interval '1 day')::date
-        when 'quarter' then (make_date(period_year, 3 * (period_number - 1) + 1, 1) + interval '3 months' - interval '1 day')::date
+        when
+            'semester'
+            then (make_date(period_year, 6 * (period_number - 1) + 1, 1) + interval '6 months' - interval '1 day')::date
+        when
+            'quarter'
+            then (make_date(period_year, 3 * (period_number - 1) + 1, 1) + interval '3 months' - interval '1 day')::date
         when 'month' then (make_date(period_year, period_number, 1) + interval '1 month' - interval '1 day')::date
     end as period_end_date
 from parsed

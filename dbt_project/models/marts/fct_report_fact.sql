@@ -4,11 +4,17 @@ with facts as (
 ),
 
 documents as (
-    select document_id, source_id from {{ ref('int_report_documents_deduplicated') }}
+    select
+        document_id,
+        source_id
+    from {{ ref('int_report_documents_deduplicated') }}
 ),
 
 countries as (
-    select geo_code, iso_alpha2 from {{ ref('dim_geo') }}
+    select
+        geo_code,
+        iso_alpha2
+    from {{ ref('dim_geo') }}
     where geo_level = 'country'
 )
 

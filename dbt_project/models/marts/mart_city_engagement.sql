@@ -10,7 +10,10 @@ report_events as (
 ),
 
 countries as (
-    select geo_code, iso_alpha2 from {{ ref('dim_geo') }}
+    select
+        geo_code,
+        iso_alpha2
+    from {{ ref('dim_geo') }}
     where geo_level = 'country'
 ),
 
@@ -34,12 +37,23 @@ hosted as (
 ),
 
 cities as (
-    select distinct on (geonames_id) geonames_id, city_name, country_code
+    select distinct on (geonames_id)
+        geonames_id,
+        city_name,
+        country_code
     from (
-        select geonames_id, name as city_name, country_code from city_facts
+        select
+            geonames_id,
+            name as city_name,
+            country_code
+        from city_facts
         union all
-        select geonames_id, city_name, country_code from report_events
-    ) named
+        select
+            geonames_id,
+            city_name,
+            country_code
+        from report_events
+    ) as named
     order by geonames_id, city_name
 )
 

@@ -53,15 +53,16 @@ ranked as (
         with_history.*,
         geo.geo_level,
         case when geo.geo_level = 'country' then
-            rank() over (
-                partition by with_history.indicator_id, with_history.time_period, geo.geo_level = 'country'
-                order by case when with_history.higher_is_better then with_history.gap else -with_history.gap end desc
-            )
+                rank() over (
+                    partition by with_history.indicator_id, with_history.time_period, geo.geo_level = 'country'
+                    order by
+                        case when with_history.higher_is_better then with_history.gap else -with_history.gap end desc
+                )
         end as rank_among_countries,
         case when geo.geo_level = 'country' then
-            count(*) over (
-                partition by with_history.indicator_id, with_history.time_period, geo.geo_level = 'country'
-            )
+                count(*) over (
+                    partition by with_history.indicator_id, with_history.time_period, geo.geo_level = 'country'
+                )
         end as countries_ranked
     from with_history
     inner join geo on geo.geo_code = with_history.geo_code

@@ -17,6 +17,8 @@ from functools import cache, partial
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
+import defusedxml
+import defusedxml.ElementTree
 import feedparser
 import requests
 
@@ -47,9 +49,21 @@ def collect(source) -> Iterator[tuple[str, Callable[[], Fetched]]]:
                 yield link, partial(fetch_location, session, link)
 
 
+def refuse_xml_entities(fetched: Fetched) -> None:
+    """feedparser reads XML with the standard SAX parser, which expands internal entities: let defusedxml
+    refuse entity declarations (billion laughs, external entities) before feedparser sees the bytes."""
+    try:
+        defusedxml.ElementTree.fromstring(fetched.payload)
+    except defusedxml.DefusedXmlException as exc:
+        raise FetchError(f"{fetched.resource}: feed refused, it declares XML entities ({type(exc).__name__})") from exc
+    except defusedxml.ElementTree.ParseError:
+        pass  # not well-formed XML: feedparser's lenient parsing decides
+
+
 def fetch_feed_at(session: requests.Session, location: str) -> Fetched:
     """The feed at ``location`` with its feed media type; ``FetchError`` if it is not RSS or Atom."""
     fetched = fetch_location(session, location)
+    refuse_xml_entities(fetched)
     parsed = feedparser.parse(fetched.payload)
     family = next((name for name in FEED_MEDIA_TYPES if parsed.version.startswith(name)), None)
     if family is None:

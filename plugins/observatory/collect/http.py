@@ -20,6 +20,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from functools import partial
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 import requests
@@ -28,6 +29,9 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from observatory.collect import Fetched
+
+if TYPE_CHECKING:
+    from observatory.registry import Source
 
 USER_AGENT = "integrating-cities-observatory/0.1 (+https://github.com/integrating-cities/observatory)"
 RETRY_STATUSES = (429, 500, 502, 503, 504)
@@ -94,7 +98,7 @@ def http_session() -> requests.Session:
     return session
 
 
-def collect(source) -> Iterator[tuple[str, Callable[[], Fetched]]]:
+def collect(source: Source) -> Iterator[tuple[str, Callable[[], Fetched]]]:
     """The source's ``urls``, one GET each, through one session."""
     with http_session() as session:
         for url in source.resolved_urls():
@@ -116,6 +120,7 @@ def fetch_url(session: requests.Session, url: str) -> Fetched:
 
 
 def _get(session: requests.Session, url: str) -> Fetched:
+    """One attempt: a ``FetchError`` is final, ``_BodyInterrupted`` is worth another attempt."""
     cap = max_bytes()
     try:
         with session.get(url, stream=True, timeout=timeouts()) as response:
@@ -160,7 +165,7 @@ def _read_body(response: requests.Response, url: str, cap: int) -> bytes:
         raise FetchError(f"GET {url}: {type(exc).__name__}: {exc}") from exc
     declared = response.headers.get("Content-Length", "")
     received = response.raw.tell()  # bytes on the wire (before decoding), comparable with Content-Length
-    if declared.isdigit() and received != int(declared):
+    if declared.isdigit() and received != int(declared) and response.status_code not in (204, 304):
         raise _BodyInterrupted(f"truncated body ({received} of {declared} bytes)")
     return b"".join(chunks)
 

@@ -9,11 +9,15 @@ Decision rules, in order:
 * a name in a person context is dropped: after a title ("Mayor Paris") or a given name ("Luisa Santos"),
   before a surname-like word ("Aden Bouassida"), before a speech verb ("Paris Smith said"), or after
   "a person called";
-* a name that is also an ordinary word (Nice, Reading, Bath, Split, Mobile, Sale) or, for a city under
-  300 000 inhabitants, a given name (Helena) needs a place cue: "in/at/from X", "city/Mayor of X",
-  "X, <country>", "X City Council", or a neighbour in a list of cities; a town under 15 000
+* a name that is also an ordinary word (Nice, Reading, Bath, Split, Mobile, Sale; or any word that the
+  same document also writes in lower case, whatever its language: Kosten/kosten; in a text that is not
+  English, a foreign spelling opening a sentence: Verder for Werder) or, for a city under
+  300 000 inhabitants, a given name (Helena) needs a place cue: "in/at/from X", "<date>, X", "city/Mayor
+  of X", "X, <country>", "X City Council", or a neighbour in a list of cities; a town under 15 000
   inhabitants needs a strong cue (not "in X");
 * "Mayor/City of X" where X is in no gazetteer still gives an (unresolved) city.
+
+Dutch names with the article 's- ("’s-Gravenhage", "'s-Hertogenbosch") are matched with it.
 
 Homonyms resolve by context country (", Tunisia", or a country named in the sentence), then Europe,
 then population and how exactly the spelling matched.
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
@@ -30,6 +35,7 @@ from itertools import pairwise
 from observatory.extract.document import Document
 from observatory.extract.facts import Fact, make_fact, overlaps
 from observatory.extract.gazetteer import City, Gazetteer, NameEntry, load_gazetteer, name_key
+from observatory.extract.language import detect_language
 from observatory.extract.resources import (
     MONTH_WORDS,
     english_words,
@@ -105,6 +111,7 @@ _STRONG_AFTER = re.compile(
     r"^(?:\s+(?:City|Town|Municipality|Council|City\s+Council|City\s+Hall|Metropolitan)\b|-based\b)"
 )
 _COUNTRY_AFTER = re.compile(r"^\s*[,(]\s*([A-Z][\w.'’-]*(?:\s+(?:of\s+|and\s+)?[A-Z][\w.'’-]*){0,3})")
+_DATE_GAP = re.compile(r"^\s*[,–—-]\s*$")
 _LIST_GAP = re.compile(r"^\s*(?:,\s*(?:and\s+|or\s+)?|and\s+|or\s+|&\s*|/\s*)$")
 _UNRESOLVED = re.compile(
     r"\b(?:[Mm]ayor|[Cc]ity|[Tt]own|[Mm]unicipality)\s+of\s+(?:the\s+(?:[Cc]ity|[Tt]own)\s+of\s+)?"
@@ -156,18 +163,22 @@ class _Candidate:
 class _Finder:
     """City finding over one document."""
 
-    def __init__(self, document: Document, blocked: list[tuple[int, int]]) -> None:
+    def __init__(self, document: Document, blocked: list[tuple[int, int]], dates: Sequence[tuple[int, int]]) -> None:
         self.doc = document
         self.text = document.masked
         self.blocked = blocked
+        self.dates = dates
         self.gaz: Gazetteer = load_gazetteer()
         self.lex = _lexicon()
         self.tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(self.text)]
         self.gap_ok = [
-            bool(_GAP.fullmatch(self.text[a_end:b_start]))
-            for (_, a_end), (b_start, _) in pairwise(self.tokens)
+            bool(_GAP.fullmatch(self.text[a_end:b_start])) for (_, a_end), (b_start, _) in pairwise(self.tokens)
         ]
         self.countries = self._country_mentions()
+        self.english = detect_language(document.text) in ("en", None)
+        self.lower_case_words = frozenset(
+            name_key(self.text[start:end]) for start, end in self.tokens if self.text[start].islower()
+        )
 
     # -- candidates -------------------------------------------------------------------------------
 
@@ -231,23 +242,33 @@ class _Finder:
         line = self.text[line_start : line_end if line_end >= 0 else len(self.text)]
         return not any(ch.islower() for ch in line)
 
+    def _dutch_article(self, index: int) -> bool:
+        """Whether token ``index`` is the "s" of a Dutch name such as "’s-Gravenhage"."""
+        start, end = self.tokens[index]
+        return (
+            self.text[start:end] == "s"
+            and self.text[start - 1 : start] in ("'", "’", "‘")
+            and self.text[end : end + 1] == "-"
+            and index + 1 < len(self.tokens)
+            and self._word(index + 1)[0].isupper()
+        )
+
     def _match_at(self, first: int) -> _Candidate | None:
-        if not self._word(first)[0].isupper():
+        article = self._dutch_article(first)
+        if not (self._word(first)[0].isupper() or article):
             return None
         last = first
         while last + 1 < len(self.tokens) and last - first + 1 < MAX_TOKENS and self.gap_ok[last]:
             last += 1
-        for end in range(last, first - 1, -1):
-            start, stop = self.tokens[first][0], self.tokens[end][1]
+        for end in range(last, first + article - 1, -1):
+            start, stop = self.tokens[first][0] - article, self.tokens[end][1]
             entries = self.gaz.lookup(name_key(self.text[start:stop]))
             if not entries:
                 continue
-            style = self._capitalisation(first, end)
+            style = self._capitalisation(first + article, end)
             if style is None or self._glued(start, stop) or (style == "caps" and not self._caps_line(start)):
                 continue
-            return _Candidate(
-                start, stop, first, end, name_key(self.text[start:stop]), entries, style == "caps"
-            )
+            return _Candidate(start, stop, first, end, name_key(self.text[start:stop]), entries, style == "caps")
         return None
 
     # -- context ----------------------------------------------------------------------------------
@@ -341,7 +362,14 @@ class _Finder:
         )
 
     def weak_cue(self, cand: _Candidate) -> bool:
-        return bool(_WEAK_BEFORE.search(self._line_before(cand.start)))
+        """ "in/at/from X", or X next to a date ("1-5 July 2024, Reading")."""
+        return bool(_WEAK_BEFORE.search(self._line_before(cand.start))) or any(
+            _DATE_GAP.match(self.text[end : cand.start])
+            if end <= cand.start
+            else _DATE_GAP.match(self.text[cand.end : start])
+            for start, end in self.dates
+            if end <= cand.start <= end + 3 or cand.end <= start <= cand.end + 3
+        )
 
     def sentence_countries(self, offset: int) -> set[str]:
         start, end = self.doc.sentence_span(offset)
@@ -349,9 +377,7 @@ class _Finder:
 
     # -- resolution -------------------------------------------------------------------------------
 
-    def resolve(
-        self, cand: _Candidate, document_countries: frozenset[str] = frozenset()
-    ) -> tuple[City, float]:
+    def resolve(self, cand: _Candidate, document_countries: frozenset[str] = frozenset()) -> tuple[City, float]:
         """The best city for ``cand`` and its score margin over the runner-up."""
         spelled = " ".join(self.doc.text[cand.start : cand.end].replace("-", " ").split()).casefold()
         named = self.country_after(cand)
@@ -378,12 +404,23 @@ class _Finder:
 
     # -- decision ---------------------------------------------------------------------------------
 
+    def _opens_sentence(self, cand: _Candidate) -> bool:
+        """Whether ``cand`` is the first word of a sentence that goes on ("Verder worden ...")."""
+        sentence_start, sentence_end = self.doc.sentence_span(cand.start)
+        return not re.search(r"[^\W\d_]", self.text[sentence_start : cand.start]) and bool(
+            re.search(r"[^\W\d_]", self.text[cand.end : sentence_end])
+        )
+
     def ordinary(self, cand: _Candidate, city: City) -> bool:
         """Whether the name is also an ordinary word or given name (and so needs a place cue)."""
         if cand.key in self.lex.needs_context:
             return True
         if english_words().issuperset(cand.key.split()):
             return cand.key not in self.lex.word_cities
+        if self.lower_case_words.issuperset(cand.key.split()):
+            return True
+        if not self.english and not any(entry.primary for entry in cand.entries) and self._opens_sentence(cand):
+            return True
         return cand.key in first_names() and city.population < LARGE_CITY
 
     def find(self) -> list[Fact]:
@@ -433,11 +470,9 @@ class _Finder:
             for item in list(pending):
                 cand = item[0]
                 if any(
-                    _LIST_GAP.match(self.text[end : cand.start])
-                    or _LIST_GAP.match(self.text[cand.end : start])
+                    _LIST_GAP.match(self.text[end : cand.start]) or _LIST_GAP.match(self.text[cand.end : start])
                     for start, end in spans
-                    if (end <= cand.start and cand.start - end <= 8)
-                    or (cand.end <= start and start - cand.end <= 8)
+                    if (end <= cand.start and cand.start - end <= 8) or (cand.end <= start and start - cand.end <= 8)
                 ):
                     pending.remove(item)
                     added.append(item)
@@ -488,6 +523,9 @@ class _Finder:
         return facts
 
 
-def find_cities(document: Document, blocked: list[tuple[int, int]]) -> list[Fact]:
-    """City facts in ``document``; ``blocked`` spans (organisation and programme names) are skipped."""
-    return _Finder(document, blocked).find()
+def find_cities(
+    document: Document, blocked: list[tuple[int, int]], dates: Sequence[tuple[int, int]] = ()
+) -> list[Fact]:
+    """City facts in ``document``; ``blocked`` spans (organisation and programme names) are skipped,
+    ``dates`` spans (of date facts) are place cues for a name right before or after them."""
+    return _Finder(document, blocked, dates).find()

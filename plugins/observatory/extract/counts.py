@@ -1,8 +1,9 @@
 """Counts of things: "180 delegates", "more than 45 city representatives", "ten action areas".
 
-A count is a number (digits or words from two up, with an optional scale word) followed by at most
-four words ending in a plural noun: ``unit`` is those words ("city representatives"), ``value`` the
-number, ``qualifier`` a preceding "more than", "at least", "minimum", "estimated", ... (else null).
+A count is a whole number from two up (digits or words, with an optional scale word: "2.5 million
+people") followed by at most four words ending in a plural noun: ``unit`` is those words ("city
+representatives"), ``value`` the number, ``qualifier`` a preceding "more than", "at least", "minimum",
+"estimated", ... (else null).
 Not counts: durations ("two years", "two-day"), ordinals ("8th"), list numbers ("1. ..."), numbers
 inside dates, money or shares, and numbers that end a name ("Cities and Migrants 3 report").
 """
@@ -31,7 +32,7 @@ _NUMBER = re.compile(
     rf"(?<![\w.,:/#§-])(?:(?P<num>{NUMBER})|(?P<word>(?i:{WORD_NUMBER})))(?:\s+(?P<scale>(?i:{SCALE})))?"
     r"(?![\w%:-]|[.,]\d)"
 )
-_WORD = re.compile(r"[A-Za-z][A-Za-z’'-]*")
+_WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|[’'-])*")
 _ORDINAL_NEXT = re.compile(r"\s*(?:st|nd|rd|th)\b")
 _LIST_PREFIX = re.compile(r"[ \t]*(?:[-*•#]+[ \t]*)?")
 _WEEKDAY_BEFORE = re.compile(rf"\b(?:{'|'.join(WEEKDAYS)})\.?\s+$", re.IGNORECASE)
@@ -112,7 +113,8 @@ _NOT_COUNTED = frozenset(
 )
 _LABEL_BEFORE = re.compile(
     r"(?:\bno\.?|\bnumber|\barticles?|\bart\.|\bpages?|\bp\.|\bchapters?|\bsections?|\bparagraphs?|\bannex"
-    r"|\bobjectives?|\bpriorit(?:y|ies)|\bitems?|\bsteps?|\bphases?|\blevels?|\bgoals?|\bsdgs?|\bversion)\s+$",
+    r"|\bobjectives?|\bpriorit(?:y|ies)|\bitems?|\bsteps?|\bphases?|\blevels?|\bgoals?|\bsdgs?|\bversion"
+    r"|\bartikel(?:en)?|\blid|\bbijlagen?|\bhoofdstuk|\bonderdeel|\babsatz|\bkapitel|\banhang)\s+$",
     re.IGNORECASE,
 )
 
@@ -164,7 +166,11 @@ def find_counts(document: Document, taken: list[tuple[int, int]]) -> list[Fact]:
             continue
         if match["num"] and _name_before(text, start):
             continue
-        value = Decimal(word_value(match["word"])) if match["word"] else parse_number(match["num"])
+        scaled = bool(match["scale"])
+        value = Decimal(word_value(match["word"])) if match["word"] else parse_number(match["num"], scaled=scaled)
+        value *= scale_value(match["scale"])
+        if value < 2 or value != value.to_integral_value():
+            continue
         unit = _unit_after(text, end)
         if unit is None:
             continue
@@ -175,7 +181,7 @@ def find_counts(document: Document, taken: list[tuple[int, int]]) -> list[Fact]:
                 "count",
                 qualifier[0] if qualifier else start,
                 unit[0],
-                value=json_number(value * scale_value(match["scale"])),
+                value=json_number(value),
                 unit=unit[1],
                 qualifier=qualifier[1] if qualifier else None,
             )

@@ -1,4 +1,8 @@
-"""Dates and periods: full dates, month-year, quarters, ranges of days, months or years, and years.
+"""Dates and periods: full dates, month-year, quarters, ranges of days, months or years, years, and a
+month named alone after a preposition ("in September").
+
+Month names are English, or Dutch, German or French as those languages write them ("18 mei 2015",
+"3. März 2020" is not matched but "3 März 2020" is, "1er avril" is not).
 
 Each date fact has ``start_date`` and ``end_date`` (ISO) and a ``precision`` (day, month, quarter,
 year). A date written without its year ("21-22 May") gets the document's year, one less when its
@@ -40,16 +44,24 @@ MONTHS = {
         start=1,
     )
     for name in names
-}
+} | {  # Dutch, German and French names that differ from the English ones (compared in lower case)
+    "januari": 1, "februari": 2, "maart": 3, "mei": 5, "juni": 6, "juli": 7, "augustus": 8, "oktober": 10,
+    "januar": 1, "februar": 2, "märz": 3, "mai": 5, "dezember": 12,
+    "janvier": 1, "février": 2, "mars": 3, "avril": 4, "juin": 6, "juillet": 7, "août": 8,
+    "septembre": 9, "octobre": 10, "novembre": 11, "décembre": 12,
+}  # fmt: skip
 _WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 WEEKDAYS = {name: number for number, name in enumerate(_WEEKDAY_NAMES)} | {
     name[:3]: number for number, name in enumerate(_WEEKDAY_NAMES)
 }
 _ORDINAL_QUARTERS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4}
 
+_FULL_MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
 _M = (
-    r"(?:January|February|March|April|May|June|July|August|September|October|November|December"
-    r"|(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\.?)(?![A-Za-z])"
+    rf"(?:{_FULL_MONTH}|(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\.?"
+    r"|januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december"
+    r"|Januar|Februar|März|Mai|Juni|Juli|Oktober|Dezember"
+    r"|janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre)(?![^\W\d_])"
 )
 _WD = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|Mon|Tue|Wed|Thu|Fri|Sat|Sun)\.?"
 _OPT_WD = rf"(?:{_WD},?\s+)?"
@@ -177,6 +189,11 @@ def _year(m: re.Match[str], text: str) -> _Mention | None:
     return _Mention(m.start(), m.end(), "year", (year, 1, 1), (year, 12, 31))
 
 
+def _bare_month(m: re.Match[str]) -> _Mention:
+    month = _month(m["m"])
+    return _Mention(m.start("m"), m.end("m"), "month", (None, month, 1), (None, month, _last_day(2001, month)))
+
+
 def _weekday_day(m: re.Match[str]) -> _Mention:
     day = _day(m["d"])
     return _Mention(
@@ -227,6 +244,13 @@ _PATTERNS: list[tuple[re.Pattern[str], Callable[..., _Mention | None]]] = [
     (re.compile(rf"{_START}(?P<y1>{_Y})(?:{_TO}|/)(?P<y2>{_Y}|\d{{2}}(?!\d)){_END}"), _year_range),
     (re.compile(rf"{_START}(?P<y>{_Y}){_END}(?![-–/]\d)"), _year),
     (re.compile(rf"{_START}(?P<wd>{_WD})\s+(?P<d>{_D})(?!\s*(?:{_M}|[:.]\d|\d)){_END}"), _weekday_day),
+    (
+        re.compile(
+            r"\b(?:[Ii]n|[Dd]uring|[Ss]ince|[Uu]ntil|[Bb]y|[Ff]rom|[Bb]efore|[Aa]fter|[Ee]arly|[Ll]ate|mid-"
+            rf"|[Ee]nd of|[Bb]eginning of|[Ss]tart of)\s+(?P<m>{_FULL_MONTH})(?![\w-])(?!,?\s+(?:of\s+)?\d)"
+        ),
+        _bare_month,
+    ),
 ]
 
 
@@ -268,8 +292,9 @@ def _document_year(mentions: list[_Mention]) -> int | None:
 def _with_year(mention: _Mention, year: int) -> _Mention:
     first, last = mention.first, mention.last
     last_year = year + (1 if (last[1], last[2]) < (first[1], first[2]) else 0)  # "30 Dec - 2 Jan"
+    last_day = _last_day(last[0] or last_year, last[1]) if mention.precision == "month" else last[2]
     return replace(
-        mention, first=(first[0] or year, first[1], first[2]), last=(last[0] or last_year, *last[1:])
+        mention, first=(first[0] or year, first[1], first[2]), last=(last[0] or last_year, last[1], last_day)
     )
 
 

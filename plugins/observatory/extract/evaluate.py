@@ -1,6 +1,7 @@
 """Precision and recall of the extractor against hand-labelled documents (``make eval``).
 
-Each ``tests/eval/*.yml`` names a document in ``sample_data/reports`` and lists its facts::
+Each ``tests/eval/*.yml`` names a document in ``sample_data/reports`` or ``tests/eval/documents`` and
+lists its facts::
 
     document: report.txt
     facts:
@@ -9,9 +10,9 @@ Each ``tests/eval/*.yml`` names a document in ``sample_data/reports`` and lists 
 
 ``occurrence`` (default 1) says which occurrence of ``text`` in the document is meant, counting
 every occurrence of the string; ``context`` (a longer string containing ``text``) may be given to
-locate it instead. An event is labelled by the text of its date. A predicted fact matches a label of its kind when their spans
-overlap and the key values agree: city ``geonames_id`` (or, for a city not in GeoNames, the text),
-date and event ``start_date`` and ``end_date``, money ``amount`` and ``currency``, share and count
+locate it instead. An event is labelled by the text of its date. A predicted fact matches a label of
+its kind when their spans overlap and the key values agree: city ``geonames_id`` (or, for a city not in
+GeoNames, the text), date and event ``start_date`` and ``end_date``, money ``amount`` and ``currency``, share and count
 ``value``, programme ``code``. Each label matches at most one fact.
 """
 
@@ -67,6 +68,14 @@ class Score:
     @property
     def recall(self) -> float:
         return self.true_positives / self.labelled if self.labelled else 1.0
+
+
+def document_path(name: str, eval_dir: Path, reports_dir: Path) -> Path:
+    """The labelled document ``name``: a sample report, else one kept with the labels in ``documents/``."""
+    for folder in (reports_dir, eval_dir / "documents"):
+        if (folder / name).is_file():
+            return folder / name
+    raise FileNotFoundError(f"labelled document {name!r} is in neither {reports_dir} nor {eval_dir / 'documents'}")
 
 
 def load_labels(label_file: Path, text: str) -> list[Label]:
@@ -126,7 +135,7 @@ def evaluate(eval_dir: Path, reports_dir: Path) -> dict[str, Score]:
         raise FileNotFoundError(f"no labelled documents (*.yml) in {eval_dir}")
     for label_file in label_files:
         header = yaml.safe_load(label_file.read_text(encoding="utf-8"))
-        text = (reports_dir / header["document"]).read_text(encoding="utf-8")
+        text = document_path(header["document"], eval_dir, reports_dir).read_text(encoding="utf-8")
         facts = extract_facts(text, document_year=header.get("document_year"))
         score_document(header["document"], load_labels(label_file, text), facts, scores)
     return scores

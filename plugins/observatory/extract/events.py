@@ -4,13 +4,18 @@ Three layouts are recognised, each needing a date of day or month precision:
 
 * a heading or short line holding a title and a date: "Integrating Cities Conference - 7-8 November
   2018, Milan", "WG meeting in Toulouse, 8-10 April"; the title must name an event (conference,
-  meeting, forum, ...) unless a city follows the date;
+  meeting, forum, ...) unless a city follows the date or stands right before it ("Working group on
+  housing – Lisbon, 6-7 December"), or else one of the two heading lines above names one ("PEER
+  REVIEW: ..." / "Hosted by the City of Utrecht, 14-15 May 2024");
 * a line holding only a date (and place), titled by the next line when that names an event (an agenda
   day: "20 September 2021" / "Thematic Session - ...") or else by one of the two heading lines before
   it ("MC2CM DAYS: ..." / "20-24 September 2021 in Brussels");
 * a sentence with a date and an event noun or verb: "the next meeting is scheduled for 12 June in
   Rome", "The WG met in Milan on 8-9 November"; "This will take place in Antwerp on 21-22 May" takes
-  its title from the previous sentence. Deadlines ("apply until 1 April") are not events.
+  its title from the previous sentence; "The previous edition, held in Vienna on 9-10 November 2022"
+  takes the noun phrase that opens the sentence. Deadlines ("apply until 1 April") and starts ("since
+  March 2022") are not events, nor is an event noun inside an organisation's name ("the UN General
+  Assembly adopted ...") unless an event verb says that something takes place.
 
 Event facts carry ``title``, ``event_type`` (the event noun), ``start_date``, ``end_date``, ``city``,
 ``city_geonames_id`` and ``city_country_code`` (from the event's own text, else from an enclosing event,
@@ -35,19 +40,24 @@ from observatory.extract.facts import Fact, make_fact
 _EVENT_NOUN = re.compile(
     r"\b(?:(?i:conference|forum|meeting|academy|session|summit|seminar|workshop|webinar|dialogue|congress|"
     r"symposium|roundtable|round table|hearing|study visit|site visit|festival|expo|gathering|event|"
-    r"peer review|training|info day|information day|open day)s?|Days|DAYS|Week|WEEK)\b(?!\.\w)"
+    r"peer review|training|info day|information day|open day|(?:summer|winter|spring|autumn) school)s?"
+    r"|(?i:assembl(?:y|ies))|Days|DAYS|Week|WEEK)\b(?!\.\w)"
 )
 _EVENT_VERB = re.compile(
     r"\b(?:met|meet|meets|will meet|(?:will )?take[sn]? place|took place|(?:will be|is|are|was|were) held|"
-    r"convened?|gathered|(?:is|are) scheduled|will gather)\b",
+    r"held (?:in|on|at)|convened?|gathered|(?:is|are) scheduled|will gather)\b",
     re.IGNORECASE,
 )
 _MEETING_SUBJECT = re.compile(
     r"(?:^|[.;]\s+)(?:The\s+)?(?P<subject>[A-Z][\w&-]*(?:\s+(?:[A-Z][\w&-]*|of|on|for|and))*?)\s+"
     r"(?:met|will meet|meets)\b"
+    r"|^(?:The|Our|Its|Their)\s+(?P<named>[a-z][\w&’'-]*(?:\s+(?:[a-z][\w&’'-]*)){0,4}?)\s+(?:met|will meet|meets)\b"
 )
-_DEADLINE_BEFORE = re.compile(
-    r"\b(?:until|by|before|deadline|due|no later than|closes? on|open until)\W{0,4}$", re.IGNORECASE
+# The noun phrase that opens a sentence, up to a comma or an event verb: "The previous edition, held in ..."
+_OPENING_SUBJECT = re.compile(r"^\W*(?:The|This|Our|Its|Their)\s+(?P<subject>[\w&’'-]+(?:\s+[\w&’'-]+){0,5}?)\s*,")
+_DATE_NEIGHBOUR_GAP = re.compile(r"\s*[,–—-]\s*")
+_DEADLINE_BEFORE = re.compile(  # a deadline, or the start of a state ("since March 2022"), is no event date
+    r"\b(?:until|by|before|since|deadline|due|no later than|closes? on|open until)\W{0,4}$", re.IGNORECASE
 )
 _ANAPHORA = re.compile(r"^\W*(?:This|It|The (?:event|meeting|conference|academy|session|forum))\b")
 _ORGANISED_BY = re.compile(r"\b(?:co-)?(?:organi[sz]ed|hosted|convened)\s+by\b", re.IGNORECASE)
@@ -199,6 +209,15 @@ class _EventFinder:
         residue = re.sub(r"\([^()]*\)|\b(?:in|at|on|the)\b", " ", residue)
         return not re.search(r"[A-Za-z]", residue)
 
+    def _in_organisation(self, start: int, end: int) -> bool:
+        return any(org.start <= start and end <= org.end for org in self.orgs)
+
+    def _beside(self, city: Fact, date_fact: Fact) -> bool:
+        """Whether ``city`` follows the date on its line, or stands right before it ("Lisbon, 6-7 December")."""
+        return city.start >= date_fact.end or bool(
+            _DATE_NEIGHBOUR_GAP.fullmatch(self.text, city.end, date_fact.start)
+        )
+
     def _organisers(self, start: int, end: int) -> list[str]:
         sentence = self.text[start:end]
         names: list[str] = []
@@ -233,8 +252,19 @@ class _EventFinder:
         if city and city.start >= content_start and city.end <= date_fact.start:
             title = _clean_title(re.sub(rf"\s+(?:in|at)\s+{re.escape(city.text)}\s*$", "", title))
         event_type = _event_type(title)
-        if event_type is None and not (city and city.start >= date_fact.end):
-            return None
+        if event_type is None:
+            above = next(
+                (
+                    (_clean_title(self.text[line[0] : line[1]]), _event_type(self.text[line[0] : line[1]]))
+                    for step, line in self._title_lines(line_start, line_end)
+                    if step < 0 and _event_type(self.text[line[0] : line[1]])
+                ),
+                None,
+            )
+            if above:
+                title, event_type = above
+            elif not (city and self._beside(city, date_fact)):
+                return None
         start = content_start if _clean_title(before) else date_fact.start
         end = date_fact.end if _clean_title(before) else line_end
         return _Event(start, max(end, date_fact.end), title, event_type, date_fact, city)
@@ -269,16 +299,24 @@ class _EventFinder:
         sentence = self.text[start:end]
         if _DEADLINE_BEFORE.search(self.text[max(start, date_fact.start - 25) : date_fact.start]):
             return None
-        noun = _EVENT_NOUN.search(sentence)
         verb = _EVENT_VERB.search(sentence)
+        noun = next(
+            (
+                found
+                for found in _EVENT_NOUN.finditer(sentence)
+                if verb or not self._in_organisation(start + found.start(), start + found.end())
+            ),
+            None,
+        )  # "the UN General Assembly adopted ..." names an actor, not an event
         if not noun and not verb:
             return None
         city = self._nearest_city(start, end, date_fact.start)
         subject = _MEETING_SUBJECT.search(sentence)
-        if subject and subject.start("subject") < date_fact.start - start:
-            title = f"{subject['subject']} meeting"
+        group = "subject" if subject and subject["subject"] else "named"
+        if subject and subject.start(group) < date_fact.start - start:
+            title = f"{subject[group]} meeting"
             return _Event(
-                start + subject.start("subject"),
+                start + subject.start(group),
                 max(date_fact.end, start + subject.end()),
                 title,
                 "meeting",
@@ -314,6 +352,17 @@ class _EventFinder:
                     city,
                     self._organisers(prev_start, prev_end) or self._organisers(start, end),
                 )
+        opening = _OPENING_SUBJECT.match(sentence) if verb else None
+        if opening:  # "The previous edition, held in Vienna on 9-10 November 2022, ..."
+            return _Event(
+                start + opening.start("subject"),
+                max(date_fact.end, start + opening.end("subject")),
+                opening["subject"],
+                None,
+                date_fact,
+                city,
+                self._organisers(start, end),
+            )
         return None
 
     def _title_around(self, noun_start: int, noun_end: int, low: int, high: int) -> tuple[int, int]:

@@ -25,6 +25,7 @@ ALTERNATE_NAMES_MIN_POPULATION = 15_000
 _LATIN_NAME = re.compile(r"[A-Za-z][A-Za-z .'-]*")
 _NON_LETTERS = re.compile(r"[^a-z]+")
 _DIGIT = re.compile(r"\d")
+_DUTCH_ARTICLE = re.compile(r"^['’]s-")
 
 
 def _key_of_folded(folded: str) -> str:
@@ -78,6 +79,10 @@ def _alternate_key(
     """Index key for an alternate name, or None when it is unusable (script, code, word, given name)."""
     if len(name) < 4 or name.isupper():
         return None
+    if name[0] in "'’":  # Dutch names with the article: "’s-Gravenhage" is checked as "Gravenhage"
+        article = _DUTCH_ARTICLE.match(name)
+        key = _alternate_key(name[article.end() :], words, names, languages) if article else None
+        return f"s {key}" if key else None
     first = name[0]
     if not ("A" <= first <= "Z" or "\xc0" <= first <= "\u024f"):
         return None

@@ -1,13 +1,17 @@
 """Amounts of money: "€200 million" → amount 200000000, currency EUR.
 
-``amount`` is a JSON number (an int when whole, else a float) in units of ``currency`` (ISO 4217);
-thousands may be grouped with commas, dots or spaces ("1 200 EUR"), decimals marked by a point or comma;
+``amount`` is a JSON number (an int when whole, else a float) in units of ``currency`` (ISO 4217: a
+symbol, a code or a currency word); thousands may be grouped with commas, dots or spaces ("1 200 EUR",
+"€ 25.000"), decimals marked by a point or comma;
 ``qualifier`` is set for "up to €5 million", "more than EUR 2 billion" and the like.
 """
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+
+import pycountry
 
 from observatory.extract.document import Document
 from observatory.extract.facts import Fact, make_fact
@@ -19,31 +23,9 @@ from observatory.extract.numbers import (
     qualifier_before,
     scale_value,
 )
+from observatory.extract.resources import english_words
 
 _SYMBOLS = {"€": "EUR", "£": "GBP", "$": "USD", "US$": "USD"}
-_CODES = [
-    "EUR",
-    "USD",
-    "GBP",
-    "CHF",
-    "SEK",
-    "DKK",
-    "NOK",
-    "PLN",
-    "CZK",
-    "HUF",
-    "RON",
-    "BGN",
-    "TRY",
-    "MAD",
-    "TND",
-    "EGP",
-    "JOD",
-    "LBP",
-    "JPY",
-    "CAD",
-    "AUD",
-]
 _WORDS = {
     "euro": "EUR",
     "euros": "EUR",
@@ -53,15 +35,26 @@ _WORDS = {
     "pounds": "GBP",
     "swiss francs": "CHF",
 }
-_CURRENCY_BEFORE = rf"(?P<cur>US\$|[€£$]|\b(?:{'|'.join(_CODES)})\b)"
-_CURRENCY_AFTER = rf"(?P<cur>€|\b(?:{'|'.join(_CODES)})\b|\b(?i:{'|'.join(_WORDS)})\b)(?![\w-])"
+# Codes that ISO 4217 withdrew when the euro replaced them; reports about past funding still use them.
+_WITHDRAWN_CODES = ("HRK", "LTL", "LVL", "EEK", "SKK", "SIT", "CYP", "MTL")
 _AMOUNT = (
-    rf"(?P<num>\d{{1,3}}(?: \d{{3}})+(?![\d.,])|{NUMBER})(?:\s?(?P<scale>(?i:{SCALE})|[mk](?![A-Za-z])))?"
+    rf"(?P<num>\d{{1,3}}(?: \d{{3}})+(?!\d|[.,]\d)|{NUMBER})(?:\s?(?P<scale>(?i:{SCALE})|[mk](?![A-Za-z])))?"
 )
-_PATTERNS = (
-    re.compile(rf"{_CURRENCY_BEFORE}\s?{_AMOUNT}"),
-    re.compile(rf"(?<![\w.,]){_AMOUNT}\s?{_CURRENCY_AFTER}"),
-)
+
+
+@lru_cache(maxsize=1)
+def _patterns() -> tuple[re.Pattern[str], ...]:
+    """Amount after a symbol or ISO 4217 code, and amount before one (codes that are words, ALL, TOP, are not)."""
+    codes = sorted(
+        {currency.alpha_3 for currency in pycountry.currencies if currency.alpha_3.lower() not in english_words()}
+        | set(_WITHDRAWN_CODES)
+    )
+    before = rf"(?P<cur>US\$|[€£$]|\b(?:{'|'.join(codes)})\b)"
+    after = rf"(?P<cur>€|\b(?:{'|'.join(codes)})\b|\b(?i:{'|'.join(_WORDS)})\b)(?![\w-])"
+    return (
+        re.compile(rf"{before}\s?{_AMOUNT}"),
+        re.compile(rf"(?<![\w.,]){_AMOUNT}\s?{after}"),
+    )
 
 
 def _currency(text: str) -> str:
@@ -72,7 +65,7 @@ def find_money(document: Document) -> list[Fact]:
     """Money facts in ``document``."""
     facts: list[Fact] = []
     taken: list[tuple[int, int]] = []
-    for pattern in _PATTERNS:
+    for pattern in _patterns():
         for match in pattern.finditer(document.masked):
             if any(match.start() < end and start < match.end() for start, end in taken):
                 continue
@@ -80,7 +73,7 @@ def find_money(document: Document) -> list[Fact]:
             qualifier = qualifier_before(document.masked, start)
             if qualifier:
                 start = qualifier[0]
-            amount = parse_number(match["num"]) * scale_value(match["scale"])
+            amount = parse_number(match["num"], scaled=bool(match["scale"])) * scale_value(match["scale"])
             taken.append((match.start(), match.end()))
             facts.append(
                 make_fact(

@@ -21,8 +21,16 @@ SCALE_WORDS = {
     "mio": 10**6,
     "bn": 10**9,
     "bln": 10**9,
+    "miljoen": 10**6,
+    "miljard": 10**9,
+    "millionen": 10**6,
+    "milliarden": 10**9,
+    "mrd": 10**9,
 }
-SCALE = r"(?:thousand|million|billion|trillion|mln|mn|mio\.?|bln|bn)(?![A-Za-z])"
+SCALE = (
+    r"(?:thousand|million|billion|trillion|miljoen|miljard|millionen|milliarden|mln|mn|mio\.?|mrd\.?|bln|bn)"
+    r"(?![A-Za-z])"
+)
 
 _UNITS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 _TEENS = [
@@ -113,9 +121,15 @@ def is_plural(word: str) -> bool:
     )
 
 
-def parse_number(text: str) -> Decimal:
-    """The value of a digit string: thousands separators and decimal point or comma resolved."""
+def parse_number(text: str, *, scaled: bool = False) -> Decimal:
+    """The value of a digit string: thousands separators and decimal point or comma resolved.
+
+    One dot before exactly three digits groups thousands ("25.000" = 25000, as most of continental Europe
+    writes it) unless a scale word follows (``scaled``: "1.125 million").
+    """
     digits = re.sub(r"[\s\u00a0\u202f']", "", text)
+    if not scaled and re.fullmatch(r"[1-9]\d{0,2}\.\d{3}", digits):
+        return Decimal(digits.replace(".", ""))
     if "," in digits and "." in digits:
         decimal_mark = "," if digits.rfind(",") > digits.rfind(".") else "."
         thousands = "." if decimal_mark == "," else ","

@@ -8,6 +8,7 @@ from observatory.extract.dates import find_dates
 from observatory.extract.document import Document
 from observatory.extract.events import find_events
 from observatory.extract.facts import KINDS, Fact, overlaps
+from observatory.extract.language import detect_language
 from observatory.extract.money import find_money
 from observatory.extract.organisations import find_organisations
 from observatory.extract.programmes import find_programmes
@@ -18,7 +19,8 @@ def extract_facts(text: str, *, document_year: int | None = None) -> list[Fact]:
     """Every fact in ``text``, ordered by offset then kind.
 
     ``document_year`` completes dates written without a year; by default it is the year of the
-    text's first full date (see :mod:`observatory.extract.dates`).
+    text's first full date (see :mod:`observatory.extract.dates`). Counts and events, whose rules read
+    English grammar, are looked for only in text that is English or too short to tell.
     """
     document = Document.from_text(text)
     organisations = find_organisations(document)
@@ -29,8 +31,13 @@ def extract_facts(text: str, *, document_year: int | None = None) -> list[Fact]:
     dates = [
         fact for fact in find_dates(document, document_year) if not overlaps(fact.start, fact.end, amounts)
     ]
-    counts = find_counts(document, [(fact.start, fact.end) for fact in dates + money + shares])
-    cities = find_cities(document, [(fact.start, fact.end) for fact in organisations + programmes])
-    events = find_events(document, dates, cities, organisations)
+    english = detect_language(text) in ("en", None)
+    counts = find_counts(document, [(fact.start, fact.end) for fact in dates + money + shares]) if english else []
+    cities = find_cities(
+        document,
+        [(fact.start, fact.end) for fact in organisations + programmes],
+        [(fact.start, fact.end) for fact in dates],
+    )
+    events = find_events(document, dates, cities, organisations) if english else []
     facts = organisations + programmes + money + shares + dates + counts + cities + events
     return sorted(facts, key=lambda fact: (fact.start, KINDS.index(fact.kind), fact.end))

@@ -13,7 +13,6 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-
 # format name → raw table it writes; lets the registry validate entries without importing every parser
 FORMATS: dict[str, str] = {
     "jsonstat": "eurostat_observation",

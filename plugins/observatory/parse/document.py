@@ -1,10 +1,11 @@
 """Published reports (plain text, Markdown, HTML, PDF) → one ``report_document`` row per payload, with its facts.
 
-Options: ``resource_name``, ``media_type`` (else guessed from the ``resource_name`` extension),
-``publisher``, ``language`` (ISO 639-1), ``published_on`` (ISO date). An option given in the registry
-wins; otherwise the document's own metadata is used where its format has any (HTML ``<html lang>`` and
-``<meta>`` tags, PDF document information and ``/Lang``, Markdown YAML front matter), and the language
-is detected from the commonest function words of the text as a last resort; else NULL.
+Options: ``resource_name``, ``media_type`` (else, or when it is not a supported type, the one of the
+``resource_name`` extension), ``publisher``, ``language`` (ISO 639-1), ``published_on`` (ISO date).
+An option given in the registry wins; otherwise the document's own metadata is used where its format
+has any (HTML ``<html lang>`` and ``<meta>`` tags, PDF document information and ``/Lang``, Markdown
+YAML front matter), and the language is detected from the commonest function words of the text as a
+last resort; else NULL.
 
 ``body_text`` is what fact extraction runs on and what its offsets point into: plain text and Markdown
 are kept as decoded (BOM and NUL characters removed; Markdown front matter dropped), HTML is reduced to
@@ -21,9 +22,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import re
-from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import astuple, dataclass
 from datetime import date, datetime
 from html.parser import HTMLParser
@@ -35,6 +37,7 @@ import yaml
 from pypdf import PdfReader
 
 from observatory.extract import extract_facts
+from observatory.extract.language import detect_language
 from observatory.parse import ParseError
 
 RAW_TABLE = "report_document"
@@ -50,26 +53,11 @@ MEDIA_TYPES = {
 _HEADING = re.compile(r" {0,3}#{1,6}(?!#)\s*(\S.*)")
 _TAG = re.compile(r"<[^>]*>")
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-_EMPHASIS = re.compile(r"[*`]+|(?<!\w)_+|_+(?!\w)")
 FEED_MEDIA_TYPES = frozenset({"application/rss+xml", "application/atom+xml"})
+_EMPHASIS = re.compile(r"[*`]+|(?<!\w)_+|_+(?!\w)")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 _ISO_DATE = re.compile(r"(\d{4})[-/](\d{2})[-/](\d{2})")
 _LANGUAGE_TAG = re.compile(r"([A-Za-z]{2})(?:[-_][A-Za-z0-9]+)*")
-_WORD = re.compile(r"[^\W\d_]+")
-# The commonest function words of each language (ISO 639-1) that documents in the observatory come in.
-_FUNCTION_WORDS = {
-    language: frozenset(words.split())
-    for language, words in {
-        "en": "the and of to is that for with are on this be by from will have which",
-        "nl": "de het een van en is dat op voor met zijn niet worden wordt door deze bij",
-        "de": "der die das und ist nicht mit den von zu für auf dem des eine wird sich",
-        "fr": "le la les des et est une du pour dans que qui sur pas par au",
-        "es": "el la los las y es que por para con una del se al como",
-        "it": "il di che è per con del della sono non una gli nel alla",
-        "pt": "o os as que do da em para com uma não são dos das",
-    }.items()
-}
-_MIN_LANGUAGE_HITS = 5
 
 
 @dataclass(frozen=True)
@@ -114,8 +102,13 @@ def read_document(payload: bytes, options: Mapping[str, Any]) -> ReportDocument:
     if not payload.strip():
         raise ParseError(f"document {resource_name!r} is empty")
     media_type = options.get("media_type") or media_type_for(resource_name)
-    if media_type not in EXTRACTORS:
-        raise ValueError(f"unsupported media_type {media_type!r}; expected one of {sorted(EXTRACTORS)}")
+    if media_type not in EXTRACTORS:  # a server's generic type (application/octet-stream): trust the extension
+        try:
+            media_type = media_type_for(resource_name)
+        except ParseError:
+            raise ValueError(
+                f"unsupported media_type {media_type!r}; expected one of {sorted(EXTRACTORS)}"
+            ) from None
     extracted = EXTRACTORS[media_type](payload)
     body = extracted.body_text.replace("\x00", "")
     if not body.strip():
@@ -130,17 +123,6 @@ def read_document(payload: bytes, options: Mapping[str, Any]) -> ReportDocument:
         published_on=_published_on(options.get("published_on")) or extracted.published_on,
         body_text=body,
     )
-
-
-def detect_language(text: str) -> str | None:
-    """ISO 639-1 code of the language whose function words are clearly the commonest in ``text``."""
-    words = Counter(word.lower() for word in _WORD.findall(text[:20_000]))
-    hits = sorted(
-        ((sum(words[word] for word in vocabulary), language) for language, vocabulary in _FUNCTION_WORDS.items()),
-        reverse=True,
-    )
-    (best, language), (runner_up, _) = hits[0], hits[1]
-    return language if best >= _MIN_LANGUAGE_HITS and best >= 1.5 * runner_up else None
 
 
 def media_type_for(resource_name: str | None) -> str:
@@ -262,15 +244,28 @@ def extract_html(payload: bytes) -> Extracted:
     )
 
 
+@contextmanager
+def _quiet_pypdf() -> Iterator[None]:
+    """pypdf logs what it repairs in malformed files; what cannot be read raises ``ParseError`` instead."""
+    logger = logging.getLogger("pypdf")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def extract_pdf(payload: bytes) -> Extracted:
     """PDF text; title, creation date and ``/Lang`` from the document information and catalogue."""
     try:
-        reader = PdfReader(io.BytesIO(payload))
-        pages = [page.extract_text() or "" for page in reader.pages]
-        info = reader.metadata
-        meta_title = info.title if info else None
-        created = info.creation_date if info else None
-        language = reader.trailer["/Root"].get("/Lang")
+        with _quiet_pypdf():
+            reader = PdfReader(io.BytesIO(payload))
+            pages = [page.extract_text() or "" for page in reader.pages]
+            info = reader.metadata
+            meta_title = info.title if info else None
+            created = info.creation_date if info else None
+            language = reader.trailer["/Root"].get("/Lang")
     except Exception as exc:  # pypdf raises many exception types on malformed input
         raise ParseError(f"corrupt or unreadable PDF: {exc}") from exc
     body = "\n\n".join(page.strip() for page in pages)

@@ -6,9 +6,9 @@ when it carries its own status flag; other cells are skipped. Sparse ``value``/`
 objects are emitted in flat-index order, like dense arrays.
 
 Two outputs of the same rows: ``parse`` yields tuples, one cell at a time (the reference);
-``parse_csv_chunks`` is the bulk path for ``COPY``: cells as numpy arrays, dimension codes by
-``np.unravel_index``, CSV encoded by pyarrow one part at a time, so that a loader can send a part while
-the next one is encoded.
+``parse_arrays`` is the bulk path (``observatory.load.ArrayBatch``): every cell at once in numpy arrays,
+with geo, time, flags and the other dimensions' JSON as codes into small dictionaries, so that the server
+parses each distinct JSON once rather than once per row.
 
 Options: ``dataset_code`` (default: ``extension.id`` lower-cased, e.g. ``migr_pop1ctz``; the
 ``label`` is a title, not a code, so it is never used), ``geo_dimension`` (default ``geo``),
@@ -25,9 +25,8 @@ from typing import Any
 
 import numpy as np
 import orjson
-import pyarrow as pa
-from pyarrow import csv as pa_csv
 
+from observatory.load import ArrayBatch
 from observatory.parse import ParseError
 
 RAW_TABLE = "eurostat_observation"
@@ -60,15 +59,13 @@ def parse(payload: bytes, options: Mapping[str, Any]) -> Iterator[tuple]:
     return _rows(cells, _Decoder(cube), cube.dataset_code, cube.updated)
 
 
-def parse_csv_chunks(payload: bytes, options: Mapping[str, Any], parts: int = 8) -> Iterator[memoryview]:
-    """The rows of ``parse`` as CSV for ``COPY ... (format csv)``, in raw-table column order without a
-    header, split into about ``parts`` parts. Validates eagerly like ``parse``; each part is encoded when
-    the generator reaches it."""
+def parse_arrays(payload: bytes, options: Mapping[str, Any], parts: int = 8) -> ArrayBatch:
+    """The rows of ``parse`` for the bulk loader, in about ``parts`` parts. Validates eagerly like ``parse``."""
     doc = _load(payload)
     cube = _cube(doc, options)
     flags = _flag_arrays(doc.pop("status", None), cube.ncells)
     index, values = _value_arrays(doc.pop("value", None), cube.ncells)
-    return _csv_parts(cube, _cell_arrays(index, values, flags), parts)
+    return _array_batch(cube, _cell_arrays(index, values, flags), parts)
 
 
 def dataset_updated(payload: bytes) -> datetime | None:
@@ -223,7 +220,7 @@ def _cells(values: Any, flags: Flags, ncells: int) -> Iterator[tuple[int, float 
     elif isinstance(values, dict):
         sparse = _by_flat_index(values, ncells, "value")
         order = sorted(sparse if explicit.keys() <= sparse.keys() else sparse.keys() | explicit.keys())
-        indexed = zip(order, map(sparse.get, order))
+        indexed = zip(order, map(sparse.get, order), strict=True)
     else:
         raise ParseError(f"JSON-stat: 'value' must be an array or an object, not {type(values).__name__}")
     return _emitted(indexed, explicit, default)
@@ -281,7 +278,7 @@ def _updated(updated: Any) -> datetime | None:
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
 
 
-# --- the bulk path: cells as arrays, CSV by pyarrow -------------------------------------------------------
+# --- the bulk path: every cell at once, in numpy arrays -----------------------------------------------------
 
 NUMBER_TYPES = frozenset({int, float, type(None)})
 FLAG_TYPES = frozenset({str, type(None)})
@@ -290,9 +287,9 @@ FLAG_TYPES = frozenset({str, type(None)})
 @dataclass(frozen=True)
 class _FlagArrays:
     index: np.ndarray  # flat indices of the cells that carry their own flag
-    codes: np.ndarray  # each one's position in ``labels``
+    codes: np.ndarray  # each one's flag, as a position in ``labels``
     labels: list[str]
-    everywhere: bool  # ``status`` was one string: ``labels[0]`` flags every value
+    everywhere: bool  # ``status`` was one string, ``labels[0]``: it flags every value
 
 
 @dataclass(frozen=True)
@@ -303,11 +300,47 @@ class _CellArrays:
     labels: list[str]
 
 
+def _array_batch(cube: _Cube, cells: _CellArrays, parts: int) -> ArrayBatch:
+    """Geo, time, flags and the other dimensions' combination as codes into dictionaries; values as is."""
+    strides = [math.prod(cube.sizes[axis + 1 :]) for axis in range(len(cube.sizes))]
+    geo_axis, time_axis = cube.ids.index(cube.geo), cube.ids.index(cube.time)
+    geo = cells.index // strides[geo_axis] % cube.sizes[geo_axis]
+    time = cells.index // strides[time_axis] % cube.sizes[time_axis]
+    rest = cells.index - geo * strides[geo_axis] - time * strides[time_axis]  # flat index at geo = time = 0
+    combos, present = _compact(rest, cube.ncells)
+    decoder = _Decoder(cube)
+    columns = {"dimensions": combos, "geo": geo, "time_period": time, "value": cells.values, "flags": cells.flags}
+    bounds = np.linspace(0, cells.index.size, max(1, min(parts, cells.index.size)) + 1, dtype=np.int64)
+    slices = zip(bounds[:-1], bounds[1:], strict=True)
+    return ArrayBatch(
+        columns=tuple(columns),
+        parts=[[array[start:stop] for array in columns.values()] for start, stop in slices],
+        dictionaries={
+            "dimensions": [decoder(int(index))[0] for index in present],
+            "geo": cube.codes[geo_axis],
+            "time_period": cube.codes[time_axis],
+            "flags": cells.labels,
+        },
+        constants={"dataset_code": cube.dataset_code, "dataset_updated": cube.updated},
+    )
+
+
+def _compact(keys: np.ndarray, bound: int) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, present): ``keys`` (each < ``bound``) renumbered 0.. in order of the distinct keys present."""
+    if bound > 8 * keys.size + 65536:  # too many possible keys for a lookup table: sort instead
+        present, codes = np.unique(keys, return_inverse=True)
+        return codes, present
+    present = np.flatnonzero(np.bincount(keys, minlength=bound))
+    lookup = np.empty(bound, np.int64)
+    lookup[present] = np.arange(present.size)
+    return lookup[keys], present
+
+
 def _flag_arrays(status: Any, ncells: int) -> _FlagArrays:
     """``status`` (absent, one string, dense array or sparse object) as arrays; the checks of ``_flags``."""
-    empty = np.empty(0, np.int64)
     if status is None or isinstance(status, str):
-        return _FlagArrays(empty, empty, [status] if status else [], bool(status))
+        none = np.empty(0, np.int64)
+        return _FlagArrays(none, none, [status] if status else [], bool(status))
     if isinstance(status, list):
         if len(status) != ncells:
             raise ParseError(
@@ -326,105 +359,57 @@ def _flag_arrays(status: Any, ncells: int) -> _FlagArrays:
 
 
 def _value_arrays(values: Any, ncells: int) -> tuple[np.ndarray, np.ndarray]:
-    """(flat indices, float64 values with NaN for null) of ``value``; the checks of ``_cells``."""
+    """(flat indices ascending, float64 values with NaN for null) of ``value``; the checks of ``_cells``."""
     if isinstance(values, list):
         if len(values) != ncells:
             raise ParseError(
                 f"JSON-stat: 'value' has {len(values)} entries but the sizes give {ncells} cells"
             )
-        index, numbers = np.arange(ncells), values
-    elif isinstance(values, dict):
-        index, numbers = _flat_index_array(values, ncells, "value"), list(values.values())
-    else:
+        _check_types(values, np.arange(ncells), NUMBER_TYPES, "value", "a number")
+        return np.arange(ncells), np.array(values, dtype=np.float64)
+    if not isinstance(values, dict):
         raise ParseError(f"JSON-stat: 'value' must be an array or an object, not {type(values).__name__}")
+    index, numbers = _flat_index_array(values, ncells, "value"), list(values.values())
     _check_types(numbers, index, NUMBER_TYPES, "value", "a number")
-    return index, np.array(numbers, dtype=np.float64)
+    order = np.argsort(index)
+    return index[order], np.array(numbers, dtype=np.float64)[order]
 
 
 def _flat_index_array(sparse: dict[str, Any], ncells: int, member: str) -> np.ndarray:
     """The keys of a sparse ``value``/``status`` object as int flat indices, each checked < ``ncells``."""
     try:
-        index = np.array(list(sparse), dtype=np.str_).astype(np.int64)
+        index = np.fromiter(map(int, sparse), np.int64, len(sparse))
     except ValueError as exc:
         raise ParseError(f"JSON-stat: '{member}' has a key that is not a flat index ({exc})") from None
     if index.size and not (index.min() >= 0 and index.max() < ncells):
-        bad = next(key for key, position in zip(sparse, index) if not 0 <= position < ncells)
+        bad = next(key for key, position in zip(sparse, index, strict=True) if not 0 <= position < ncells)
         raise ParseError(f"JSON-stat: '{member}' key {bad!r} is out of range: the sizes give {ncells} cells")
     return index
 
 
 def _check_types(entries: list[Any], index: np.ndarray, allowed: frozenset, member: str, what: str) -> None:
-    """Raise on the entry of lowest flat index whose type is not ``allowed`` (as ``parse`` would)."""
+    """Raise on the entry of lowest flat index whose type is not ``allowed`` (the one ``parse`` meets first)."""
     if set(map(type, entries)) <= allowed:
         return
-    bad = min((int(index[i]), entry) for i, entry in enumerate(entries) if type(entry) not in allowed)
-    raise ParseError(f"JSON-stat: {member} at flat index {bad[0]} is {bad[1]!r}, not {what}")
+    position, entry = min((int(index[i]), entry) for i, entry in enumerate(entries) if type(entry) not in allowed)
+    raise ParseError(f"JSON-stat: {member} at flat index {position} is {entry!r}, not {what}")
 
 
 def _cell_arrays(index: np.ndarray, values: np.ndarray, flags: _FlagArrays) -> _CellArrays:
-    """The emitted cells (a value, or a null that carries its own flag), ascending by flat index."""
+    """The emitted cells (a value, or a null with its own flag), ascending by flat index, with their flags."""
     present = ~np.isnan(values)
-    cells = np.union1d(index[present], flags.index)
+    cells = index[present]
+    flagged_nulls = flags.index[~_is_in(flags.index, cells)]
+    if flagged_nulls.size:
+        cells = np.union1d(cells, flagged_nulls)
     cell_values = np.full(cells.size, np.nan)
     cell_values[np.searchsorted(cells, index[present])] = values[present]
-    cell_flags = np.full(cells.size, -1, np.int16)
-    if flags.everywhere:
-        cell_flags[:] = 0  # every emitted cell has a value here
+    cell_flags = np.full(cells.size, 0 if flags.everywhere else -1, np.int16)
     cell_flags[np.searchsorted(cells, flags.index)] = flags.codes
     return _CellArrays(cells, cell_values, cell_flags, flags.labels)
 
 
-def _csv_parts(cube: _Cube, cells: _CellArrays, parts: int) -> Iterator[memoryview]:
-    """Decode every cell's codes at once, then encode the rows one part at a time."""
-    positions = np.unravel_index(cells.index, cube.sizes)
-    geo_axis, time_axis = cube.ids.index(cube.geo), cube.ids.index(cube.time)
-    others = [axis for axis in range(len(cube.ids)) if axis not in (geo_axis, time_axis)]
-    combos, combo_json = _combinations(cube, others, [positions[axis] for axis in others], cells.index.size)
-    coded = {  # column → (per-cell position, the strings it points into), in raw-table order
-        "dimensions": (combos, combo_json),
-        "geo": (positions[geo_axis], pa.array(cube.codes[geo_axis], pa.string())),
-        "time_period": (positions[time_axis], pa.array(cube.codes[time_axis], pa.string())),
-    }
-    updated = None if cube.updated is None else cube.updated.isoformat()
-    labels = pa.array(cells.labels, pa.string())
-    bounds = np.linspace(0, cells.index.size, max(1, parts) + 1, dtype=np.int64)
-    for start, stop in zip(bounds[:-1], bounds[1:]):
-        if stop > start:
-            flags = cells.flags[start:stop]
-            yield _csv({
-                "dataset_code": _constant(cube.dataset_code, stop - start),
-                **{name: pa.DictionaryArray.from_arrays(codes[start:stop], strings)
-                   for name, (codes, strings) in coded.items()},
-                "value": pa.array(cells.values[start:stop], from_pandas=True),  # NaN → null
-                "flags": pa.DictionaryArray.from_arrays(pa.array(flags, mask=flags < 0), labels),
-                "dataset_updated": _constant(updated, stop - start),
-            })
-
-
-def _combinations(
-    cube: _Cube, others: list[int], positions: list[np.ndarray], ncells: int
-) -> tuple[np.ndarray, pa.Array]:
-    """Per cell, which combination of non-geo/time codes it has; and each combination as dimensions JSON."""
-    if not others:
-        return np.zeros(ncells, np.int64), pa.array(["{}"])
-    sizes = [cube.sizes[axis] for axis in others]
-    present, combos = np.unique(np.ravel_multi_index(positions, sizes), return_inverse=True)
-    decoded = np.unravel_index(present, sizes)
-    names = [cube.ids[axis] for axis in others]
-    combo_json = [
-        _dimensions_json({name: cube.codes[axis][pos[i]] for name, axis, pos in zip(names, others, decoded)})
-        for i in range(present.size)
-    ]
-    return combos, pa.array(combo_json, pa.string())
-
-
-def _csv(columns: dict[str, pa.Array]) -> memoryview:
-    sink = pa.BufferOutputStream()
-    pa_csv.write_csv(pa.table(columns), sink, pa_csv.WriteOptions(include_header=False))
-    return memoryview(sink.getvalue())
-
-
-def _constant(value: str | None, size: int) -> pa.Array:
-    if value is None:
-        return pa.nulls(size, pa.string())
-    return pa.DictionaryArray.from_arrays(np.zeros(size, np.int8), pa.array([value]))
+def _is_in(keys: np.ndarray, ascending: np.ndarray) -> np.ndarray:
+    """Whether each key occurs in the ascending array (a binary search per key)."""
+    position = np.minimum(np.searchsorted(ascending, keys), max(ascending.size - 1, 0))
+    return ascending[position] == keys if ascending.size else np.zeros(keys.size, bool)

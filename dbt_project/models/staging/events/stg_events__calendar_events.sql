@@ -19,6 +19,7 @@ renamed as (
         sequence as event_sequence,
         last_modified as event_last_modified_at,
         is_recurring,
+        coalesce(places, '[]'::jsonb) as event_places,
         loaded_at
     from source
 )

@@ -18,8 +18,11 @@ renamed as (
         cofinancing_rate as cofinancing_rate_pct,
         location_code,
         location_name,
+        city_name,
+        geonames_id,
         upper(country_code) as country_code,
-        upper(fund) as fund_code,
+        upper(trim(fund)) as fund_published,
+        programme as operational_programme,
         theme as operation_theme,
         loaded_at
     from source

@@ -28,9 +28,11 @@ renamed as (
         record ->> 'sentence' as sentence,
         case when record ->> 'kind' = 'event' then record ->> 'title' else record ->> 'name' end as name,
         case when record ->> 'kind' = 'event' then record ->> 'city_country_code'
-             else record ->> 'country_code' end as country_code,
+            else record ->> 'country_code'
+        end as country_code,
         (case when record ->> 'kind' = 'event' then record ->> 'city_geonames_id'
-              else record ->> 'geonames_id' end)::bigint as geonames_id,
+            else record ->> 'geonames_id'
+        end)::bigint as geonames_id,
         (record ->> 'start_date')::date as start_date,
         (record ->> 'end_date')::date as end_date,
         coalesce(record ->> 'precision', record ->> 'date_precision') as precision,

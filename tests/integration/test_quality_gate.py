@@ -1,0 +1,292 @@
+"""The quality gate beyond single batches: the row-count band against the previous published batch, the
+Eurostat suites' own checks, what is stored in audit.validation_result, Data Docs, and the failure notifier."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import textwrap
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+
+import psycopg
+import pytest
+import yaml
+from pytest_httpserver import HTTPServer
+
+from observatory import pipeline
+from observatory.faults import Reply, eurostat_tsv, serve
+from observatory.quality import BAND_EXPECTATION, QualityGateFailed, max_relative_change, suite_document
+
+DAYS = [datetime(2026, 6, day, tzinfo=UTC) for day in range(1, 5)]
+TSV = {"Content-Type": "text/tab-separated-values"}
+
+
+@dataclass(frozen=True)
+class RatesSource:
+    """A source of one test's own (suite ``eurostat_rates``) served by the test's HTTP server."""
+
+    source_id: str
+    server: HTTPServer
+
+    def run(self, day: int, payload: bytes) -> int:
+        """Serve ``payload`` and run the source through the pipeline for ``DAYS[day]``; returns rows published."""
+        self.server.clear()
+        serve(self.server, "/rates.tsv", [Reply(payload, headers=TSV)])
+        return pipeline.run_source(self.source_id, DAYS[day])
+
+
+@pytest.fixture()
+def rates(request: pytest.FixtureRequest, warehouse_dsn: str, httpserver: HTTPServer, tmp_path: Path,
+          monkeypatch: pytest.MonkeyPatch) -> RatesSource:
+    import observatory.landing
+    import observatory.registry
+
+    source_id = "gate_" + hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:12]
+    registry = tmp_path / "sources.yml"
+    registry.write_text(yaml.safe_dump({"sources": {source_id: {
+        "kind": "indicators", "format": "eurostat_tsv", "suite": "eurostat_rates", "description": "gate test",
+        "publisher": "tests", "urls": [httpserver.url_for("/rates.tsv")], "parse": {"dataset_code": "lfsa_ergan"},
+        "freshness": {"warn_after_hours": 1, "error_after_hours": 2}}}}), encoding="utf-8")
+    monkeypatch.setattr(observatory.registry, "REGISTRY_PATH", registry)
+    monkeypatch.setattr(observatory.landing, "LANDING_DIR", tmp_path / "landing")
+    return RatesSource(source_id, httpserver)
+
+
+def band_results(dsn: str, source_id: str, day: int) -> list[tuple]:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(
+            "select success, observed_value from audit.validation_result where load_id = %s and expectation = %s",
+            (pipeline.load_id_for(source_id, DAYS[day]), BAND_EXPECTATION)).fetchall()
+
+
+def batch(dsn: str, source_id: str, day: int) -> tuple:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute("select status, row_count, message from audit.batch where load_id = %s",
+                            (pipeline.load_id_for(source_id, DAYS[day]),)).fetchone()
+
+
+def published(dsn: str, source_id: str) -> tuple[int, list[str]]:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute("select count(*), array_agg(distinct load_id) from raw.eurostat_observation "
+                            "where source_id = %s", (source_id,)).fetchone()
+
+
+def test_a_first_batch_is_not_banded_and_a_batch_at_the_band_edges_passes(rates: RatesSource,
+                                                                            warehouse_dsn: str) -> None:
+    source_id = rates.source_id
+    assert rates.run(0, eurostat_tsv(geos=4)) == 72
+    assert band_results(warehouse_dsn, source_id, 0) == []
+    assert rates.run(1, eurostat_tsv(geos=2)) == 36  # exactly -50% of 72
+    assert band_results(warehouse_dsn, source_id, 1) == [(True, "36")]
+    assert rates.run(2, eurostat_tsv(geos=3)) == 54  # +50% of 36
+    assert band_results(warehouse_dsn, source_id, 2) == [(True, "54")]
+
+
+def test_a_batch_that_shrinks_past_the_band_is_quarantined(rates: RatesSource, warehouse_dsn: str) -> None:
+    source_id = rates.source_id
+    rates.run(0, eurostat_tsv(geos=4))
+    with pytest.raises(QualityGateFailed, match=rf"{BAND_EXPECTATION}\(\): observed 18 \(expected row count within "
+                                                rf"±50% of the 72 rows of the previous published batch "
+                                                rf"{source_id}__20260601_000000 \(36\.\.108\)\)"):
+        rates.run(1, eurostat_tsv(geos=1))
+    assert band_results(warehouse_dsn, source_id, 1) == [(False, "18")]
+    status, _, message = batch(warehouse_dsn, source_id, 1)
+    assert status == "quarantined" and BAND_EXPECTATION in message
+    assert published(warehouse_dsn, source_id) == (72, [pipeline.load_id_for(source_id, DAYS[0])])
+
+
+def test_a_batch_that_grows_past_the_band_is_quarantined(rates: RatesSource, warehouse_dsn: str) -> None:
+    source_id = rates.source_id
+    rates.run(0, eurostat_tsv(geos=4))
+    with pytest.raises(QualityGateFailed, match=BAND_EXPECTATION):
+        rates.run(1, eurostat_tsv(geos=7))  # 126 rows: +75%
+    assert band_results(warehouse_dsn, source_id, 1) == [(False, "126")]
+    assert published(warehouse_dsn, source_id)[0] == 72
+
+
+def test_the_band_is_configured_by_the_suite_meta(rates: RatesSource, warehouse_dsn: str, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same +25% change passes the shipped suite (±50%) and fails a copy of it whose band is ±10%."""
+    import observatory.quality
+
+    source_id = rates.source_id
+    rates.run(0, eurostat_tsv(geos=4))
+    assert rates.run(1, eurostat_tsv(geos=5)) == 90
+    shipped = json.loads((observatory.quality.EXPECTATIONS_DIR / "eurostat_rates.json").read_text())
+    (tmp_path / "eurostat_rates.json").write_text(json.dumps(
+        {**shipped, "meta": {**shipped["meta"], "row_count_band": {"max_relative_change": 0.1}}}))
+    monkeypatch.setattr(observatory.quality, "EXPECTATIONS_DIR", tmp_path)
+    with pytest.raises(QualityGateFailed, match=r"±10% of the 90 rows .* \(81\.\.99\)"):
+        rates.run(2, eurostat_tsv(geos=4))  # 72 rows: -20%
+    assert band_results(warehouse_dsn, source_id, 2) == [(False, "72")]
+
+
+@pytest.mark.parametrize("band", [{"max_relative_change": -0.5}, {"max_relative_change": "50%"}, {}, 0.5])
+def test_a_malformed_band_is_an_error_naming_the_suite(band: object) -> None:
+    with pytest.raises(ValueError, match=r"suite 'rates': meta\.row_count_band\.max_relative_change"):
+        max_relative_change("rates", {"meta": {"row_count_band": band}})
+
+
+def test_every_expectation_is_stored_with_its_observed_value(rates: RatesSource, warehouse_dsn: str) -> None:
+    source_id = rates.source_id
+    rates.run(0, eurostat_tsv(geos=4))
+    rates.run(1, eurostat_tsv(geos=4, version=2))
+    shipped = suite_document("eurostat_rates")
+    with psycopg.connect(warehouse_dsn) as conn:
+        rows = conn.execute("""select suite, expectation, column_name, success, observed_value, validated_at
+                               from audit.validation_result where load_id = %s""",
+                            (pipeline.load_id_for(source_id, DAYS[1]),)).fetchall()
+    assert len(rows) == len(shipped["expectations"]) + 1  # + the band
+    assert all(suite == "eurostat_rates" and success and validated_at for suite, _, _, success, _, validated_at in rows)
+    by_check = {(expectation, column): observed for _, expectation, column, _, observed, _ in rows}
+    assert by_check[("expect_table_row_count_to_be_between", None)] == "72"
+    assert by_check[("expect_column_values_to_be_between", "value")] == "0 unexpected, e.g. []"
+
+
+@pytest.mark.parametrize(("line", "expectation"), [
+    ("A,PC,T,Y20-64,NAT,at\t70.4 \t71.0 ", r"expect_column_values_to_match_regex\(geo\)"),
+    ("A,PC,T,Y20-64,NAT,AT\t70.4 x\t71.0 ", r"expect_column_values_to_match_regex\(flags\)"),
+    ("A,PC,T,Y20-64,NAT,AT\t170.4 \t71.0 ", r"expect_column_values_to_be_between\(value\)"),
+])
+def test_the_eurostat_rates_suite_rejects_bad_cells(rates: RatesSource, line: str, expectation: str) -> None:
+    payload = eurostat_tsv(geos=1).decode().splitlines()
+    with pytest.raises(QualityGateFailed, match=expectation):
+        rates.run(0, ("\n".join([payload[0], line, *payload[2:]]) + "\n").encode())
+
+
+# --- the failure notifier ----------------------------------------------------------------------------------
+
+
+def failed_task_context(error: BaseException) -> dict:
+    ti = SimpleNamespace(dag_id="collect__eurostat_lfsa_ergan", task_id="validate",
+                         run_id="scheduled__2026-06-01T00:00:00+00:00", try_number=4,
+                         log_url="http://localhost:8080/dags/collect__eurostat_lfsa_ergan/runs/x/tasks/validate")
+    return {"ti": ti, "exception": error, "logical_date": datetime(2026, 6, 1, tzinfo=UTC)}
+
+
+GATE_ERROR = QualityGateFailed("batch eurostat_lfsa_ergan__20260601_000000 failed suite 'eurostat_rates': "
+                               "expect_column_values_to_be_between(value): observed 3 unexpected")
+
+
+def test_the_notifier_posts_json_to_the_webhook(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch,
+                                                tmp_path: Path) -> None:
+    from observatory.notify import on_failure_callback
+
+    httpserver.expect_oneshot_request("/hooks/observatory", method="POST").respond_with_data("ok")
+    monkeypatch.setenv("OBSERVATORY_NOTIFY_URL", httpserver.url_for("/hooks/observatory"))
+    monkeypatch.setenv("OBSERVATORY_NOTIFY_LOG", str(tmp_path / "notifications.log"))
+    on_failure_callback(failed_task_context(GATE_ERROR))
+    [(request, _)] = httpserver.log
+    sent = request.get_json()
+    assert request.headers["Content-Type"] == "application/json"
+    assert (sent["dag_id"], sent["task_id"], sent["try_number"], sent["logical_date"]) == (
+        "collect__eurostat_lfsa_ergan", "validate", 4, "2026-06-01T00:00:00+00:00")
+    assert sent["error"].startswith("QualityGateFailed: batch eurostat_lfsa_ergan__20260601_000000 failed suite")
+    assert sent["text"].startswith("Observatory: task collect__eurostat_lfsa_ergan.validate failed")
+    assert not (tmp_path / "notifications.log").exists()
+
+
+def test_without_a_webhook_the_notification_goes_to_the_log_file(monkeypatch: pytest.MonkeyPatch,
+                                                                 tmp_path: Path) -> None:
+    from observatory.notify import on_failure_callback
+
+    monkeypatch.delenv("OBSERVATORY_NOTIFY_URL", raising=False)
+    monkeypatch.setenv("OBSERVATORY_NOTIFY_LOG", str(tmp_path / "logs" / "notifications.log"))
+    on_failure_callback(failed_task_context(GATE_ERROR))
+    on_failure_callback(failed_task_context(RuntimeError("fetch failed: HTTP 503")))
+    lines = [json.loads(line) for line in (tmp_path / "logs" / "notifications.log").read_text().splitlines()]
+    assert [line["error"] for line in lines] == [f"QualityGateFailed: {GATE_ERROR}",
+                                                 "RuntimeError: fetch failed: HTTP 503"]
+    assert {line["task_id"] for line in lines} == {"validate"}
+
+
+def test_the_default_log_file_is_in_the_local_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    from observatory.notify import notification_log
+    from observatory.settings import LOCAL_DIR
+
+    monkeypatch.delenv("OBSERVATORY_NOTIFY_LOG", raising=False)
+    assert notification_log() == LOCAL_DIR / "notifications.log"
+
+
+def test_a_failing_webhook_falls_back_to_the_log_without_leaking_its_url(httpserver: HTTPServer, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from observatory.notify import on_failure_callback
+
+    httpserver.expect_request("/hooks/T000/B000/secret-token", method="POST").respond_with_data("down", status=500)
+    monkeypatch.setenv("OBSERVATORY_NOTIFY_URL", httpserver.url_for("/hooks/T000/B000/secret-token"))
+    monkeypatch.setenv("OBSERVATORY_NOTIFY_LOG", str(tmp_path / "notifications.log"))
+    on_failure_callback(failed_task_context(GATE_ERROR))
+    written = (tmp_path / "notifications.log").read_text()
+    assert len(httpserver.log) == 1
+    assert json.loads(written)["webhook_error"] == "HTTP 500"
+    assert "secret-token" not in written
+
+
+@pytest.mark.integration
+def test_airflow_calls_the_notifier_when_a_task_fails(warehouse_dsn: str, httpserver: HTTPServer,
+                                                      tmp_path: Path) -> None:
+    """A real `airflow dags test` of a DAG whose task fails the gate: the callback gets Airflow's own context."""
+    from observatory.airflow_runner import airflow, airflow_env, migrate_metadata
+
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "gate_fails.py").write_text(textwrap.dedent('''
+        """A one-task DAG that fails like a quality gate does."""
+        from datetime import datetime, timezone
+
+        from airflow.sdk import dag, task
+
+        from observatory.notify import on_failure_callback
+
+
+        @dag(dag_id="gate_fails", schedule=None, start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
+             catchup=False, default_args={"owner": "tests", "retries": 0, "on_failure_callback": on_failure_callback})
+        def gate_fails():
+            @task
+            def validate():
+                from observatory.quality import QualityGateFailed
+
+                raise QualityGateFailed("batch b1 failed suite 'eurostat_rates': band")
+
+            validate()
+
+
+        gate_fails()
+    '''))
+    httpserver.expect_request("/hooks/observatory", method="POST").respond_with_data("ok")
+    env = airflow_env(warehouse_dsn, {"AIRFLOW_HOME": str(tmp_path / "airflow"),
+                                      "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+                                      "OBSERVATORY_NOTIFY_URL": httpserver.url_for("/hooks/observatory")})
+    migrate_metadata(env)
+    result = airflow(["dags", "test", "gate_fails", "2026-06-01T00:00:00+00:00"], env)
+    assert len(httpserver.log) == 1, result.stdout[-3000:] + result.stderr[-3000:]
+    sent = httpserver.log[0][0].get_json()
+    assert (sent["dag_id"], sent["task_id"]) == ("gate_fails", "validate")
+    assert sent["error"] == "QualityGateFailed: batch b1 failed suite 'eurostat_rates': band"
+    assert "/dags/gate_fails/runs/" in sent["log_url"] and "/tasks/validate" in sent["log_url"]
+
+
+# --- Data Docs ---------------------------------------------------------------------------------------------
+
+
+def test_data_docs_show_the_published_rows_validated_by_their_suite(rates: RatesSource,
+                                                                   tmp_path: Path) -> None:
+    from observatory.datadocs import build_data_docs
+
+    source_id = rates.source_id
+    rates.run(0, eurostat_tsv(geos=4))
+    index = build_data_docs(tmp_path / "datadocs")
+    assert index == tmp_path / "datadocs" / "index.html"
+    pages = [path.relative_to(index.parent).as_posix() for path in index.parent.rglob("*.html")]
+    assert "expectations/eurostat_rates.html" in pages
+    [validation] = [page for page in pages if page.startswith("validations/eurostat_rates/")]
+    text = " ".join(re.sub(r"<[^>]+>", " ", (index.parent / validation).read_text(encoding="utf-8")).split())
+    assert f"Data asset: {source_id} Status: Succeeded" in text
+    checks = len(suite_document("eurostat_rates")["expectations"])  # the suite without the band
+    assert f"Evaluated Expectations {checks} Successful Expectations {checks}" in text
+    assert "Must have greater than or equal to 1 rows. 72" in text  # observed on the 72 published rows
+    assert validation.split("/")[-1] == f"warehouse-{source_id}.html" and validation in index.read_text()
