@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from observatory import warehouse
 from observatory.airflow_runner import airflow_env, build_manifest, migrate_metadata, test_dag
 from observatory.bootstrap import ensure_warehouse_schema
 from observatory.registry import load_registry
 from observatory.samples import serve_directory
+from observatory.settings import SAMPLE_DATA_DIR
 from observatory.summary import print_summary
 
 
@@ -37,8 +40,60 @@ def run_demo(logical_date: datetime | None = None) -> None:
     finally:
         server.shutdown()
     print(f"\npipeline finished in {time.monotonic() - started:.0f}s; warehouse: {redact(conninfo)}\n")
+    quality_gate_drill(logical_date + timedelta(hours=1))
     with warehouse.connect() as conn:
         print_summary(conn)
+
+
+DRILL_SOURCE = "eurostat_lfsa_urgan"
+DRILL_FILE = "eurostat/estat_lfsa_urgan_filtered.tsv"
+
+
+def quality_gate_drill(logical_date: datetime) -> None:
+    """Collect one source again from a deliberately broken copy of its file (first rate set to 180 %): the gate
+    must quarantine the batch, and the raw rows and marts must keep what they had."""
+    from observatory import pipeline
+    from observatory.quality import QualityGateFailed
+
+    counts = "select (select count(*) from raw.eurostat_observation where source_id = %s), " \
+             "(select count(*) from marts.fct_indicator_observation)"
+    with warehouse.connect() as conn:
+        before = conn.execute(counts, (DRILL_SOURCE,)).fetchone()
+    with tempfile.TemporaryDirectory() as folder:
+        broken = Path(folder) / DRILL_FILE
+        broken.parent.mkdir(parents=True)
+        broken.write_bytes(with_first_value_replaced((SAMPLE_DATA_DIR / DRILL_FILE).read_bytes(), b"180.0 "))
+        server, base_url = serve_directory(Path(folder))
+        previous = os.environ.get("OBSERVATORY_SAMPLE_BASE_URL")
+        os.environ["OBSERVATORY_SAMPLE_BASE_URL"] = base_url
+        try:
+            pipeline.run_source(DRILL_SOURCE, logical_date)
+        except QualityGateFailed:
+            pass
+        else:
+            raise RuntimeError("quality gate drill: a batch with a rate of 180 % was published")
+        finally:
+            server.shutdown()
+            if previous is None:
+                os.environ.pop("OBSERVATORY_SAMPLE_BASE_URL", None)
+            else:
+                os.environ["OBSERVATORY_SAMPLE_BASE_URL"] = previous
+    load_id = pipeline.load_id_for(DRILL_SOURCE, logical_date)
+    with warehouse.connect() as conn:
+        after = conn.execute(counts, (DRILL_SOURCE,)).fetchone()
+        status, message = conn.execute("select status, message from audit.batch where load_id = %s",
+                                       (load_id,)).fetchone()
+    print(f"quality gate drill: batch {load_id} {status} (table quarantine.{load_id}); raw rows of {DRILL_SOURCE} "
+          f"{before[0]} -> {after[0]}; marts.fct_indicator_observation rows {before[1]} -> {after[1]}")
+    print(f"  reason: {message[:300]}\n")
+
+
+def with_first_value_replaced(tsv: bytes, value: bytes) -> bytes:
+    """The Eurostat TSV with the first data cell replaced (a deliberately broken copy, never written to sample_data)."""
+    header, first, rest = tsv.split(b"\n", 2)
+    cells = first.split(b"\t")
+    cells[1] = value
+    return b"\n".join([header, b"\t".join(cells), rest])
 
 
 def step(label: str, function, *args) -> None:

@@ -48,6 +48,18 @@ def test_indicator_mart_holds_real_eurostat_values(demo_output, warehouse_dsn) -
         "Greece", "GR")
 
 
+def test_demo_quarantines_a_broken_batch_and_keeps_the_marts(demo_output, warehouse_dsn) -> None:
+    line = next(line for line in demo_output.splitlines() if line.startswith("quality gate drill:"))
+    kept = re.search(r"raw rows of eurostat_lfsa_urgan (\d+) -> (\d+); "
+                     r"marts.fct_indicator_observation rows (\d+) -> (\d+)", line)
+    assert " quarantined " in line and kept[1] == kept[2] and kept[3] == kept[4] and int(kept[1]) > 0
+    status, reason = one(warehouse_dsn, """select status, message from audit.batch
+                                           where load_id = 'eurostat_lfsa_urgan__20260401_010000'""")
+    assert status == "quarantined" and "expect_column_values_to_be_between(value)" in reason
+    assert one(warehouse_dsn, """select count(*) from quarantine."eurostat_lfsa_urgan__20260401_010000"
+                                 where value = 180""") == (1,)
+
+
 def test_report_funding_and_event_marts(demo_output, warehouse_dsn) -> None:
     titles = {row for (row,) in psycopg.connect(warehouse_dsn).execute(
         "select document_title from marts.dim_document").fetchall()}
