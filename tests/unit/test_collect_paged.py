@@ -119,5 +119,5 @@ def test_paging_mode_is_required(tmp_path: Path) -> None:
 
 
 def test_with_params_replaces_and_keeps_socrata_names() -> None:
-    assert with_params("https://x.eu/r.json?$limit=5&a=1", {"$limit": 10, "$offset": 20}) == (
-        "https://x.eu/r.json?$limit=10&a=1&$offset=20")
+    assert with_params("https://data.example.org/r.json?$limit=5&a=1", {"$limit": 10, "$offset": 20}) == (
+        "https://data.example.org/r.json?$limit=10&a=1&$offset=20")
