@@ -7,21 +7,18 @@ transformation DAGs, so rendering never delays publishing. Airflow tasks fail vi
 `observatory.notify`.
 """
 
-from datetime import UTC, datetime, timedelta
-
 from airflow.sdk import dag, task
 
-from observatory.notify import on_failure_callback
+from observatory.dag_factory import START_DATE, task_defaults
 
 
 @dag(
     dag_id="quality_data_docs",
     schedule="@daily",
-    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
-    default_args={"owner": "data-engineering", "retries": 2, "retry_delay": timedelta(minutes=5),
-                  "retry_exponential_backoff": True, "on_failure_callback": on_failure_callback},
+    default_args=task_defaults("data-engineering"),
     tags=["observatory", "quality", "gx"],
     doc_md=__doc__,
 )

@@ -3,7 +3,7 @@
 - ``raw``: published batches, one table per parser shape (``observatory.raw_tables``).
 - ``stage``: one table per batch being written and audited (write-audit-publish).
 - ``quarantine``: batches that failed the quality gate, kept for inspection.
-- ``audit``: the fetch log, batches, validation results.
+- ``audit``: the fetch log, batches, validation results, source freshness and the daily data health.
 - ``marts``: built by dbt; the only schema the read-only ``bi_reader`` role can read.
 """
 
@@ -65,6 +65,42 @@ create table if not exists audit.validation_result (
     validated_at timestamptz not null default now()
 );
 create index if not exists validation_result_load_idx on audit.validation_result (load_id);
+
+-- dbt's `dbt source freshness` results for the registry's entries (observatory.freshness), per Airflow run
+create table if not exists audit.source_freshness (
+    run_id text not null,
+    source_id text not null,
+    status text not null,
+    max_loaded_at timestamptz,
+    checked_at timestamptz not null,
+    age_hours numeric(12, 2),
+    warn_after_hours integer,
+    error_after_hours integer,
+    message text,
+    primary key (run_id, source_id)
+);
+
+-- the daily data-health summary (observatory.health): one row per day and registry entry
+create table if not exists audit.data_health (
+    health_date date not null,
+    source_id text not null,
+    kind text not null,
+    health_status text not null check (health_status in ('ok', 'warn', 'error', 'unknown')),
+    freshness_status text,
+    freshness_checked_at timestamptz,
+    last_success_at timestamptz,
+    hours_since_success numeric(12, 2),
+    last_batch_load_id text,
+    last_batch_status text,
+    last_validated_load_id text,
+    expectations_failed integer,
+    expectations_evaluated integer,
+    quarantined_last_7_days integer not null,
+    quarantined_total integer not null,
+    note text,
+    computed_at timestamptz not null default now(),
+    primary key (health_date, source_id)
+);
 """
 
 

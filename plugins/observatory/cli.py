@@ -15,6 +15,10 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("env", help="print shell exports for dbt and Airflow against the warehouse in use")
     commands.add_parser("demo", help="run every DAG once on the bundled sample data and print what the marts hold")
     commands.add_parser("summary", help="print one line per mart: 'mart <schema>.<table> rows=<N>'")
+    commands.add_parser("health", help="print the latest daily data-health summary (audit.data_health)")
+    freshness = commands.add_parser("freshness-sources",
+                                    help="write the registry's freshness thresholds into dbt's source file")
+    freshness.add_argument("--check", action="store_true", help="exit 1 if the file is not up to date")
     extract = commands.add_parser("extract", help="print the facts found in documents as JSON Lines")
     extract.add_argument("paths", nargs="+")
     args = parser.parse_args(argv)
@@ -43,6 +47,23 @@ def main(argv: list[str] | None = None) -> int:
 
             with warehouse.connect() as conn:
                 print_summary(conn)
+        elif args.command == "health":
+            from observatory.health import print_health
+
+            with warehouse.connect() as conn:
+                print_health(conn)
+        elif args.command == "freshness-sources":
+            from observatory.freshness import DBT_SOURCES_PATH, dbt_sources_yaml, write_dbt_sources
+            from observatory.registry import load_registry
+
+            if args.check:
+                current = DBT_SOURCES_PATH.read_text(encoding="utf-8") if DBT_SOURCES_PATH.exists() else ""
+                if current != dbt_sources_yaml(load_registry()):
+                    print(f"{DBT_SOURCES_PATH} is stale: run `observatory freshness-sources`", file=sys.stderr)
+                    return 1
+                print(f"{DBT_SOURCES_PATH} is up to date")
+            else:
+                print(write_dbt_sources())
         elif args.command == "extract":
             from observatory.extract.cli import run
 

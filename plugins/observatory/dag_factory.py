@@ -16,15 +16,20 @@ from observatory.registry import Source
 START_DATE = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def default_args(source: Source) -> dict:
+def task_defaults(owner: str, retries: int = 2, retry_delay: timedelta = timedelta(minutes=5)) -> dict:
+    """Every task of every DAG: an owner, retries with exponential backoff, a notification when it fails."""
     return {
-        "owner": source.owner,
-        "retries": source.retries,
-        "retry_delay": source.retry_delay,
+        "owner": owner,
+        "retries": retries,
+        "retry_delay": retry_delay,
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=30),
         "on_failure_callback": on_failure_callback,
     }
+
+
+def default_args(source: Source) -> dict:
+    return task_defaults(source.owner, source.retries, source.retry_delay)
 
 
 def raw_asset(source: Source) -> Asset:

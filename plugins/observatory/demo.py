@@ -11,6 +11,7 @@ from pathlib import Path
 from observatory import warehouse
 from observatory.airflow_runner import airflow_env, build_manifest, migrate_metadata, test_dag
 from observatory.bootstrap import ensure_warehouse_schema
+from observatory.health import print_health
 from observatory.registry import load_registry
 from observatory.samples import serve_directory
 from observatory.settings import SAMPLE_DATA_DIR
@@ -41,8 +42,11 @@ def run_demo(logical_date: datetime | None = None) -> None:
         server.shutdown()
     print(f"\npipeline finished in {time.monotonic() - started:.0f}s; warehouse: {redact(conninfo)}\n")
     quality_gate_drill(logical_date + timedelta(hours=1))
+    step("DAG data_health (dbt source freshness, audit.data_health)", test_dag, "data_health", logical_date, env)
     with warehouse.connect() as conn:
         print_summary(conn)
+        print()
+        print_health(conn)
 
 
 DRILL_SOURCE = "eurostat_lfsa_urgan"

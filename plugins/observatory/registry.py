@@ -148,6 +148,8 @@ def _source(source_id: str, entry: Any, defaults: dict[str, Any]) -> Source:
         fresh = Freshness(int(freshness["warn_after_hours"]), int(freshness["error_after_hours"]))
     except (KeyError, TypeError, ValueError):
         raise fail("freshness", "needs integer warn_after_hours and error_after_hours") from None
+    if not 0 < fresh.warn_after_hours < fresh.error_after_hours:
+        raise fail("freshness", "needs 0 < warn_after_hours < error_after_hours")
     return Source(
         source_id=source_id,
         kind=merged["kind"],

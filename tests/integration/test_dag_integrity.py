@@ -30,7 +30,7 @@ def test_one_collection_dag_per_registry_source_plus_transform(dagbag) -> None:
     from observatory.registry import load_registry
 
     expected = {f"collect__{source_id}" for source_id in load_registry().sources}
-    expected |= {"transform_warehouse", "quality_data_docs"}
+    expected |= {"transform_warehouse", "quality_data_docs", "data_health"}
     assert set(dagbag.dag_ids) == expected
 
 

@@ -95,3 +95,22 @@ def test_scoreboard_gap_from_real_lfsa_files(demo_output, warehouse_dsn) -> None
     unemployment = one(warehouse_dsn, """select gap from marts.mart_integration_scoreboard
                                          where geo_code = 'EU27_2020' and indicator_id = 'unemployment_rate'""")
     assert unemployment == (7.2,)  # lfsa_urgan 2024: 12.3 non-EU vs 5.1 nationals
+
+
+def test_demo_checks_freshness_and_prints_the_data_health(demo_output, warehouse_dsn) -> None:
+    """The data_health DAG ran (real Airflow, cosmos `dbt source freshness`): every entry was just collected, so
+    fresh; the source of the quality-gate drill is in error, its last batch being the quarantined one."""
+    from observatory.registry import load_registry
+
+    health = dict(re.findall(r"^health (\w+) status=(\w+) freshness=pass ", demo_output, flags=re.M))
+    assert set(health) == set(load_registry().sources)
+    assert health.pop("eurostat_lfsa_urgan") == "error"
+    assert set(health.values()) == {"ok"}
+    with psycopg.connect(warehouse_dsn) as conn:
+        stored = conn.execute("""select count(distinct source_id), count(*) filter (where status <> 'pass')
+                                 from audit.source_freshness""").fetchone()
+        quarantined = conn.execute(
+            """select quarantined_last_7_days, expectations_failed > 0 from audit.data_health
+               where health_date = '2026-04-01' and source_id = 'eurostat_lfsa_urgan'""").fetchone()
+    assert stored == (len(load_registry().sources), 0)
+    assert quarantined == (1, True)

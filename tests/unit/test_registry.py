@@ -58,6 +58,7 @@ def test_env_references_resolve_with_default(tmp_path, monkeypatch) -> None:
         (("suite: eurostat_rates", "suite: eurostat_rates\n    colour: red"), "field 'colour': unknown field"),
         (("  demo_tsv:", "  Demo-TSV:"), "field 'source_id'"),
         (("    freshness: {warn_after_hours: 1, error_after_hours: 2}\n", ""), "field 'freshness'"),
+        (("error_after_hours: 2", "error_after_hours: 1"), "0 < warn_after_hours < error_after_hours"),
     ],
 )
 def test_bad_entries_name_the_entry_and_field(tmp_path, change, message) -> None:

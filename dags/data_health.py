@@ -1,0 +1,59 @@
+"""
+### Data health
+
+Daily check of every source in the registry, off the critical path of collection and transformation:
+
+1. `dbt_source_freshness`: `dbt source freshness` (astronomer-cosmos) on the dbt source `registry`, one table per
+   registry entry with the warn/error thresholds of its `freshness` field (generated into
+   `dbt_project/models/staging/_registry__sources.yml`). dbt's results land in `audit.source_freshness`, also when
+   a source is stale; a source past its error threshold fails this task (after its retries), which notifies through
+   `observatory.notify`.
+2. `summarise`: `audit.data_health`, one row per day and entry: health status, freshness, last successful
+   batch, failed expectations of the last validated batch, quarantined batches. Runs whatever the freshness
+   check found; rerunning a day replaces that day's rows.
+"""
+
+from airflow.sdk import dag, get_current_context, task
+from cosmos.operators.local import DbtSourceLocalOperator
+
+from observatory.cosmos_config import profile_config
+from observatory.dag_factory import START_DATE, task_defaults
+from observatory.freshness import DBT_SOURCE_NAME, store_freshness_results
+from observatory.settings import DBT_PROJECT_DIR
+
+
+@dag(
+    dag_id="data_health",
+    schedule="@daily",
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    default_args=task_defaults("data-engineering"),
+    tags=["observatory", "quality", "freshness", "dbt"],
+    doc_md=__doc__,
+)
+def data_health():
+    freshness = DbtSourceLocalOperator(
+        task_id="dbt_source_freshness",
+        project_dir=str(DBT_PROJECT_DIR),
+        profile_config=profile_config(),
+        select=f"source:{DBT_SOURCE_NAME}",
+        install_deps=False,
+        callback=store_freshness_results,
+    )
+
+    @task(trigger_rule="all_done")
+    def summarise() -> dict[str, int]:
+        from collections import Counter
+
+        from observatory import warehouse
+        from observatory.health import write_daily_summary
+
+        with warehouse.connect() as conn:
+            rows = write_daily_summary(conn, get_current_context()["logical_date"].date())
+        return dict(Counter(row["health_status"] for row in rows))
+
+    freshness >> summarise()
+
+
+data_health()
