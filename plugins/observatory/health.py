@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import date
 
 import psycopg
+from psycopg import sql
 
 from observatory.registry import Registry, load_registry
 
@@ -114,12 +115,11 @@ def write_daily_summary(conn: psycopg.Connection, day: date, registry: Registry 
         row["health_status"], row["note"] = health_status(row)
     with conn.transaction():
         conn.execute("delete from audit.data_health where health_date = %s", (day,))
+        names = ["health_date", *COLUMNS, "health_status", "note"]
+        insert = sql.SQL("insert into audit.data_health ({}) values ({})").format(
+            sql.SQL(", ").join(map(sql.Identifier, names)), sql.SQL(", ").join(sql.Placeholder() * len(names)))
         with conn.cursor() as cursor:
-            names = ["health_date", *COLUMNS, "health_status", "note"]
-            cursor.executemany(
-                f"insert into audit.data_health ({', '.join(names)}) values ({', '.join(['%s'] * len(names))})",
-                [(day, *(row[name] for name in names[1:])) for row in rows],
-            )
+            cursor.executemany(insert, [(day, *(row[name] for name in names[1:])) for row in rows])
     return rows
 
 
