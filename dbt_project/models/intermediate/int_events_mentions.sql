@@ -118,8 +118,10 @@ normalised as (
         trim(regexp_replace(
             translate(
                 lower(event_title),
-                'áàâäãåāăąçćčďđéèêëēėęěíìîïīįıłĺľñńňóòôöõøōőŕřśšşßťţúùûüūůűųýÿźżžÁÀÂÄÃÅĀĂĄÇĆČĎĐÉÈÊËĒĖĘĚÍÌÎÏĪĮŁĹĽÑŃŇÓÒÔÖÕØŌŐŔŘŚŠŞŤŢÚÙÛÜŪŮŰŲÝŸŹŻŽ',
-                'aaaaaaaaacccddeeeeeeeeiiiiiiilllnnnoooooooorrssssttuuuuuuuuyyzzzaaaaaaaaacccddeeeeeeeeiiiiiilllnnnoooooooorrsssttuuuuuuuuyyzzz'
+                'áàâäãåāăąçćčďđéèêëēėęěíìîïīįıłĺľñńňóòôöõøōőŕřśšşßťţúùûüūůűųýÿźżž'
+                || 'ÁÀÂÄÃÅĀĂĄÇĆČĎĐÉÈÊËĒĖĘĚÍÌÎÏĪĮŁĹĽÑŃŇÓÒÔÖÕØŌŐŔŘŚŠŞŤŢÚÙÛÜŪŮŰŲÝŸŹŻŽ',
+                'aaaaaaaaacccddeeeeeeeeiiiiiiilllnnnoooooooorrssssttuuuuuuuuyyzzz'
+                || 'aaaaaaaaacccddeeeeeeeeiiiiiilllnnnoooooooorrsssttuuuuuuuuyyzzz'
             ),
             '[^a-z0-9]+', ' ', 'g'
         )) as title_key,

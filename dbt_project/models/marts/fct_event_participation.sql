@@ -43,17 +43,23 @@ participations as (
 )
 
 select
-    md5(concat_ws('|', event_occurrence_id, participation_role, coalesce(geonames_id::text, lower(city_name))))
-        as event_participation_id,
-    event_occurrence_id,
-    participation_role,
-    min(city_name) as city_name,
-    geonames_id,
+    md5(concat_ws(
+        '|', participations.event_occurrence_id, participations.participation_role,
+        coalesce(participations.geonames_id::text, lower(participations.city_name))
+    )) as event_participation_id,
+    participations.event_occurrence_id,
+    participations.participation_role,
+    min(participations.city_name) as city_name,
+    participations.geonames_id,
     min(participations.country_code) as country_code,
     min(countries.geo_code) as geo_code,
-    string_agg(distinct organisation_name, '; ') as organisation_names,
-    array_agg(distinct resolved_from) as resolved_from,
+    string_agg(distinct participations.organisation_name, '; ') as organisation_names,
+    array_agg(distinct participations.resolved_from) as resolved_from,
     count(*) as mention_count
 from participations
 left join countries on participations.country_code = countries.iso_alpha2
-group by event_occurrence_id, participation_role, geonames_id, coalesce(geonames_id::text, lower(city_name))
+group by
+    participations.event_occurrence_id,
+    participations.participation_role,
+    participations.geonames_id,
+    coalesce(participations.geonames_id::text, lower(participations.city_name))
