@@ -32,35 +32,29 @@ foreign_residents as (
     group by geo_code, time_period
 ),
 
+-- each operation counts at two levels: once for its country, and once for its city when it has a GeoNames id
+geo_levels as (
+    select 'country' as geo_level
+    union all
+    select 'city' as geo_level
+),
+
 placed as (
     select
-        'country' as geo_level,
-        geo_code,
-        country_code,
-        null::text as city_name,
-        null::bigint as geonames_id,
-        programme_id,
-        fund_code,
-        programming_period,
-        operation_year,
-        amount_eur,
-        concerns_integration
+        geo_levels.geo_level,
+        operations.geo_code,
+        operations.country_code,
+        case when geo_levels.geo_level = 'city' then operations.city_name end as city_name,
+        case when geo_levels.geo_level = 'city' then operations.geonames_id end as geonames_id,
+        operations.programme_id,
+        operations.fund_code,
+        operations.programming_period,
+        operations.operation_year,
+        operations.amount_eur,
+        operations.concerns_integration
     from operations
-    union all
-    select
-        'city',
-        geo_code,
-        country_code,
-        city_name,
-        geonames_id,
-        programme_id,
-        fund_code,
-        programming_period,
-        operation_year,
-        amount_eur,
-        concerns_integration
-    from operations
-    where geonames_id is not null
+    cross join geo_levels
+    where geo_levels.geo_level = 'country' or operations.geonames_id is not null
 ),
 
 aggregated as (
