@@ -18,6 +18,9 @@
     'event_occurrence_id', 'source_id', 'load_id', 'event_uid', 'event_start_utc', 'event_end_utc',
     'event_original_tzid', 'is_all_day', 'event_title', 'event_description', 'event_location', 'event_status',
     'event_sequence', 'event_last_modified_at', 'is_recurring', 'event_places'] %}
+{#- a known occurrence kept as it is: its columns and its UID's version in force -#}
+{%- set kept_columns = occurrence_columns + [
+    'uid_sequence', 'uid_last_modified_at', 'uid_content_md5', 'uid_first_published_at', 'uid_updated_at'] %}
 
 with published as (
     select * from {{ ref('stg_events__calendar_events') }}
@@ -102,13 +105,8 @@ current_version as (
 
     older_version_republished as (
         select
-            {% for column in occurrence_columns %}known.{{ column }},
-            {% endfor %}known.uid_sequence,
-            known.uid_last_modified_at,
-            known.uid_content_md5,
-            known.uid_first_published_at,
-            known.uid_updated_at,
-            versions.published_at as uid_last_published_at,
+            {% for column in kept_columns %}known.{{ column }},
+            {% endfor %}versions.published_at as uid_last_published_at,
             false as is_deleted,
             null::timestamptz as deleted_at
         from known
@@ -120,13 +118,8 @@ current_version as (
 
     withdrawn as (
         select
-            {% for column in occurrence_columns %}known.{{ column }},
-            {% endfor %}known.uid_sequence,
-            known.uid_last_modified_at,
-            known.uid_content_md5,
-            known.uid_first_published_at,
-            known.uid_updated_at,
-            known.uid_last_published_at,
+            {% for column in kept_columns %}known.{{ column }},
+            {% endfor %}known.uid_last_published_at,
             true as is_deleted,
             source_publications.published_at as deleted_at
         from known
