@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -117,7 +117,8 @@ def warehouse(warehouse_dsn, sample_base_url, tmp_path_factory) -> str:
         patch.setattr(observatory.landing, "LANDING_DIR", work / "landing")
         for source_id in [*REGISTRY_SOURCES, "events_test_feed", "funding_test_amif_api", "funding_test_paris"]:
             pipeline.run_source(source_id, DAY1)
-        dbt_build(warehouse_dsn, "+fct_event_participation +mart_funding_overview +dim_programme", work / "target")
+        dbt_build(warehouse_dsn, "+fct_event_participation +mart_city_engagement +mart_funding_overview +dim_programme",
+                  work / "target")
         feed.write_text(FEED_V2, encoding="utf-8")
         pipeline.run_source("events_test_feed", DAY2)
         dbt_build(warehouse_dsn, "int_events_occurrences_tracked+", work / "target")
@@ -166,6 +167,16 @@ def test_republished_feed_updates_by_uid_and_marks_withdrawn_events(warehouse) -
     assert (first, updated, sequence) == (True, True, 1)
     assert rows(warehouse, """select distinct city_name, geo_code from marts.fct_event
                               where source_id = 'events_test_feed'""") == [("Vienna", "AT")]
+
+
+def test_city_engagement_counts_feed_events(warehouse) -> None:
+    engagement = {city: rest for city, *rest in rows(
+        warehouse, """select city_name, geo_code, document_count, event_count, hosted_event_count,
+                             participant_event_count, first_event_date, last_event_date
+                      from marts.mart_city_engagement where city_name in ('Vienna', 'Prague')""")}
+    # Vienna: the test feed's café (2 dates left), forum and picnic; the withdrawn info morning does not count
+    assert engagement["Vienna"] == ["AT", 0, 4, 4, 0, date(2025, 3, 6), date(2025, 3, 20)]
+    assert engagement["Prague"] == ["CZ", 0, 4, 4, 0, date(2025, 1, 22), date(2025, 10, 26)]
 
 
 def test_funding_mart_amounts_programmes_and_integration(warehouse) -> None:

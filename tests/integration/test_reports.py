@@ -105,7 +105,10 @@ def test_report_events_contract(report_marts) -> None:
 
 def test_city_engagement(report_marts) -> None:
     engagement = {city: rest for city, *rest in rows(
-        report_marts, """select city_name, geo_code, document_count, mention_count, report_event_count
+        report_marts, """select city_name, geo_code, document_count, mention_count, report_event_count, event_count,
+                                hosted_event_count, participant_event_count
                          from marts.mart_city_engagement""")}
-    assert engagement["Milan"] == ["IT", 1, 5, 2]  # the conference (7-8 Nov) and the WG meeting (8-9 Nov)
-    assert engagement["Brussels"] == ["BE", 1, 2, 6]  # MC2CM days and their five sessions
+    # the conference (7-8 Nov) and the WG meeting (8-9 Nov) by dates; as fct_event rows, the WG meeting is two
+    # events, as the report names it twice with different titles ("WG meeting", "WG migration and integration")
+    assert engagement["Milan"] == ["IT", 1, 5, 2, 3, 3, 0]
+    assert engagement["Brussels"] == ["BE", 1, 2, 6, 6, 6, 0]  # MC2CM days and their five sessions
