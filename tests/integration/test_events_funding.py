@@ -23,7 +23,8 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 DAY1 = datetime(2026, 3, 1, tzinfo=UTC)
 DAY2 = datetime(2026, 3, 2, tzinfo=UTC)
 REGISTRY_SOURCES = ["events_fablab_cottbus", "events_machbar_potsdam", "events_prague_community_pages",
-                    "funding_esf_berlin", "funding_erdf_brussels", "eurostat_migr_pop1ctz_fr"]
+                    "funding_esf_berlin", "funding_erdf_brussels", "funding_cohesion_eu_operations",
+                    "eurostat_migr_pop1ctz_fr"]
 
 FEED_V1 = """BEGIN:VCALENDAR\r
 VERSION:2.0\r
@@ -195,6 +196,18 @@ def test_funding_mart_amounts_programmes_and_integration(warehouse) -> None:
         ("Municipality of Athens", Decimal("1234567.89"), "Athens", "EL", "AMIF:2014-2020", "fund"),
         ("Municipality of Thessaloniki", Decimal("300000.10"), "Thessaloníki", "EL", "AMIF:2014-2020", "fund"),
         ("Hellenic Red Cross", Decimal("95000.00"), None, "EL", "AMIF:2014-2020", "fund"),
+    ]
+
+
+def test_paged_cohesion_api_reaches_the_funding_mart(warehouse) -> None:
+    cohesion = rows(warehouse, """select beneficiary_name, amount_eur, programme_id, city_name, geo_code,
+                                         concerns_integration, integration_basis
+                                  from marts.fct_funding where source_id = 'funding_cohesion_eu_operations'
+                                  order by amount_eur desc""")
+    assert len(cohesion) == 7 and sum(row[1] for row in cohesion) == Decimal("5862484.23")
+    assert cohesion[:2] == [
+        ("Città metropolitana di Bologna", Decimal("3120400.35"), "ERDF:2014-2020", "Bologna", "IT", False, None),
+        ("Comune di Milano", Decimal("1250000.50"), "ESF:2014-2020", "Milan", "IT", True, "keyword"),
     ]
 
 
