@@ -22,11 +22,7 @@ events as (
 ),
 
 countries as (
-    select
-        geo_code,
-        iso_alpha2
-    from {{ ref('dim_geo') }}
-    where geo_level = 'country'
+    select * from {{ ref('int_geo_countries_by_iso_alpha2') }}
 ),
 
 mentions as (
