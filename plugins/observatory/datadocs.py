@@ -60,7 +60,7 @@ def build_data_docs(target: Path | None = None) -> Path:
         "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(target)},
         "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
     })
-    datasource = context.data_sources.add_sql(name="warehouse", connection_string=sqlalchemy_url(warehouse.dsn()))
+    datasource = context.data_sources.add_postgres(name="warehouse", connection_string=sqlalchemy_url(warehouse.dsn()))
     suites = {name: context.suites.add(load_suite(name)) for name in sorted({source.suite for source in sources})}
     definitions = [
         context.validation_definitions.add(gx.ValidationDefinition(

@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -133,8 +134,9 @@ def validate_table(conninfo: str, schema: str, table: str,
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    datasource = context.data_sources.add_sql(name="warehouse", connection_string=conninfo)
-    asset = datasource.add_table_asset(name=table, table_name=table, schema_name=schema)
+    datasource = context.data_sources.add_postgres(name="warehouse", connection_string=with_search_path(conninfo,
+                                                                                                       schema))
+    asset = datasource.add_table_asset(name=table, table_name=table)
     batch_definition = asset.add_batch_definition_whole_table("batch")
     definition = context.validation_definitions.add(
         gx.ValidationDefinition(name=f"{suite.name}:{table}", data=batch_definition,
@@ -182,3 +184,10 @@ def gate_batch(conn: psycopg.Connection, conninfo: str, load_id: str, suite: str
 def sqlalchemy_url(conninfo: str) -> str:
     """GX connects through SQLAlchemy; use the psycopg 3 driver that the project already has."""
     return "postgresql+psycopg://" + conninfo.split("://", 1)[1]
+
+
+def with_search_path(url: str, schema: str) -> str:
+    """The connection URL with ``schema`` as the session's search path (how GX wants a table's schema given)."""
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", schema):
+        raise ValueError(f"not a plain schema name: {schema!r}")
+    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
