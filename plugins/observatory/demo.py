@@ -13,6 +13,7 @@ from observatory.airflow_runner import airflow_env, build_manifest, migrate_meta
 from observatory.bootstrap import ensure_warehouse_schema
 from observatory.health import print_health
 from observatory.registry import load_registry
+from observatory.report import write_report
 from observatory.samples import serve_directory
 from observatory.settings import SAMPLE_DATA_DIR
 from observatory.summary import print_summary
@@ -47,6 +48,9 @@ def run_demo(logical_date: datetime | None = None) -> None:
         print_summary(conn)
         print()
         print_health(conn)
+    report = write_report(conninfo=conninfo)
+    print(f"\nindicator report (gaps over time, scoreboard, funding per city): {report.resolve()}"
+          "\n  open it in a browser; `make report` renders it again from the marts")
 
 
 DRILL_SOURCE = "eurostat_lfsa_urgan"

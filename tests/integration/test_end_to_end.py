@@ -114,3 +114,11 @@ def test_demo_checks_freshness_and_prints_the_data_health(demo_output, warehouse
                where health_date = '2026-04-01' and source_id = 'eurostat_lfsa_urgan'""").fetchone()
     assert stored == (len(load_registry().sources), 0)
     assert quarantined == (1, True)
+
+
+def test_demo_renders_the_indicator_report_and_says_where(demo_output) -> None:
+    from pathlib import Path
+
+    path = Path(re.search(r"^indicator report \(.*\): (\S+)$", demo_output, flags=re.M)[1])
+    html = path.read_text(encoding="utf-8")
+    assert path.name == "index.html" and "<svg" in html and "Germany" in html
