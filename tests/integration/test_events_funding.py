@@ -23,6 +23,7 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 DAY1 = datetime(2026, 3, 1, tzinfo=UTC)
 DAY2 = datetime(2026, 3, 2, tzinfo=UTC)
 REGISTRY_SOURCES = ["events_fablab_cottbus", "events_machbar_potsdam", "events_prague_community_pages",
+                    "events_city_network_pages",
                     "funding_esf_berlin", "funding_erdf_brussels", "funding_cohesion_eu_operations",
                     "eurostat_migr_pop1ctz_fr"]
 
@@ -175,9 +176,31 @@ def test_city_engagement_counts_feed_events(warehouse) -> None:
         warehouse, """select city_name, geo_code, document_count, event_count, hosted_event_count,
                              participant_event_count, first_event_date, last_event_date
                       from marts.mart_city_engagement where city_name in ('Vienna', 'Prague')""")}
-    # Vienna: the test feed's café (2 dates left), forum and picnic; the withdrawn info morning does not count
-    assert engagement["Vienna"] == ["AT", 0, 4, 4, 0, date(2025, 3, 6), date(2025, 3, 20)]
-    assert engagement["Prague"] == ["CZ", 0, 4, 4, 0, date(2025, 1, 22), date(2025, 10, 26)]
+    # Vienna: hosts the test feed's café (2 dates left), forum and picnic (the withdrawn info morning does not
+    # count), and speaks at the city network's exchange in Prague on 15 May
+    assert engagement["Vienna"] == ["AT", 0, 5, 4, 0, date(2025, 3, 6), date(2025, 5, 15)]
+    # Prague: the four community pages and the city network's exchange, which it hosts
+    assert engagement["Prague"] == ["CZ", 0, 5, 5, 0, date(2025, 1, 22), date(2025, 10, 26)]
+
+
+def test_participation_roles_from_an_english_event_page(warehouse) -> None:
+    """The city network's exchange: hosted by Prague, Bratislava's guests take part, officers of Prague, Vienna
+    and Brno speak; each city's engagement counts the event once per role it had."""
+    assert rows(warehouse, """select p.participation_role, p.city_name, p.geo_code, p.organisation_names
+                              from marts.fct_event_participation p join marts.fct_event e using (event_occurrence_id)
+                              where e.event_uid = 'city-network:welcoming-cities-exchange.en'
+                              order by 1, 2""") == [
+        ("host", "Prague", "CZ", None),
+        ("participant", "Bratislava", "SK", None),
+        ("speaker_organisation", "Brno", "CZ", "Mayor of Brno"),
+        ("speaker_organisation", "Prague", "CZ", "Deputy Mayor of Prague"),
+        ("speaker_organisation", "Vienna", "AT", "Head of Integration, City of Vienna"),
+    ]
+    engagement = {city: rest for city, *rest in rows(
+        warehouse, """select city_name, event_count, hosted_event_count, participant_event_count,
+                             speaker_organisation_event_count
+                      from marts.mart_city_engagement where city_name in ('Prague', 'Bratislava', 'Brno')""")}
+    assert engagement == {"Prague": [5, 5, 0, 1], "Bratislava": [1, 0, 1, 0], "Brno": [1, 0, 0, 1]}
 
 
 def test_funding_mart_amounts_programmes_and_integration(warehouse) -> None:
