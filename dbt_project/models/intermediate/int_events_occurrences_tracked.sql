@@ -82,8 +82,8 @@ current_version as (
                 else versions.published_at
             end as uid_updated_at,
         {% else %}
-        versions.published_at as uid_first_published_at,
-        versions.published_at as uid_updated_at,
+            versions.published_at as uid_first_published_at,
+            versions.published_at as uid_updated_at,
         {% endif %}
         versions.published_at as uid_last_published_at,
         false as is_deleted,
@@ -136,5 +136,5 @@ current_version as (
     select * from withdrawn
 {% else %}
 
-select * from current_version
+    select * from current_version
 {% endif %}
