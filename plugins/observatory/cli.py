@@ -53,17 +53,16 @@ def main(argv: list[str] | None = None) -> int:
             with warehouse.connect() as conn:
                 print_health(conn)
         elif args.command == "freshness-sources":
-            from observatory.freshness import DBT_SOURCES_PATH, dbt_sources_yaml, write_dbt_sources
-            from observatory.registry import load_registry
+            from observatory import freshness
 
             if args.check:
-                current = DBT_SOURCES_PATH.read_text(encoding="utf-8") if DBT_SOURCES_PATH.exists() else ""
-                if current != dbt_sources_yaml(load_registry()):
-                    print(f"{DBT_SOURCES_PATH} is stale: run `observatory freshness-sources`", file=sys.stderr)
+                if not freshness.dbt_sources_up_to_date():
+                    print(f"{freshness.DBT_SOURCES_PATH} is stale: run `observatory freshness-sources`",
+                          file=sys.stderr)
                     return 1
-                print(f"{DBT_SOURCES_PATH} is up to date")
+                print(f"{freshness.DBT_SOURCES_PATH} is up to date")
             else:
-                print(write_dbt_sources())
+                print(freshness.write_dbt_sources())
         elif args.command == "extract":
             from observatory.extract.cli import run
 

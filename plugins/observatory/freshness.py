@@ -52,6 +52,12 @@ def dbt_sources_yaml(registry: Registry) -> str:
     return HEADER + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120)
 
 
+def dbt_sources_up_to_date(path: Path | None = None) -> bool:
+    """Whether the committed dbt source file is what the registry generates."""
+    path = path or DBT_SOURCES_PATH
+    return path.is_file() and path.read_text(encoding="utf-8") == dbt_sources_yaml(load_registry())
+
+
 def write_dbt_sources(path: Path = DBT_SOURCES_PATH) -> Path:
     path.write_text(dbt_sources_yaml(load_registry()), encoding="utf-8")
     return path

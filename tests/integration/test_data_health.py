@@ -3,20 +3,16 @@ and the daily data-health summary built from it (the data_health DAG's two steps
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import psycopg
 import pytest
 
-from observatory.airflow_runner import dbt_env
+from observatory.docs_site import dbt_command
 from observatory.freshness import store_freshness_results
 from observatory.health import write_daily_summary
 from observatory.registry import load_registry
-from observatory.settings import DBT_PROJECT_DIR
 
 NOW = datetime.now(UTC)
 DAY = date(2026, 4, 1)
@@ -48,11 +44,8 @@ def freshness_run(warehouse_dsn, tmp_path_factory) -> tuple[subprocess.Completed
                         ('eurostat_lfsa_urgan__6', 'eurostat_rates', 'expect_column_values_to_be_between', false),
                         ('eurostat_lfsa_urgan__6', 'eurostat_rates', 'expect_column_to_exist', true)""")
     project = tmp_path_factory.mktemp("dbt_freshness")
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), "source", "freshness", "--select", "source:registry",
-         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-         "--target-path", str(project / "target"), "--log-path", str(project / "logs")],
-        env={**os.environ, **dbt_env(warehouse_dsn)}, text=True, capture_output=True)
+    result = dbt_command(["source", "freshness", "--select", "source:registry", "--target-path",
+                          str(project / "target"), "--log-path", str(project / "logs")], warehouse_dsn, check=False)
     store_freshness_results(str(project), {"run_id": "test_run"})
     with psycopg.connect(warehouse_dsn) as conn:
         rows = write_daily_summary(conn, DAY)
