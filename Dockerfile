@@ -28,14 +28,17 @@ COPY --chown=airflow requirements.lock pyproject.toml README.md ./
 RUN python -m venv .venv \
     && .venv/bin/pip install --no-cache-dir --disable-pip-version-check uv==0.13.8 \
     && .venv/bin/uv pip install --no-cache --python .venv/bin/python -r requirements.lock
-COPY --chown=airflow plugins ./plugins
+# Airflow's plugins folder is its default, $AIRFLOW_HOME/plugins: the project's plugins/ (real Airflow plugins only).
+COPY --chown=airflow plugins /opt/airflow/plugins
 COPY --chown=airflow dags ./dags
 COPY --chown=airflow dbt_project ./dbt_project
 COPY --chown=airflow expectations ./expectations
 COPY --chown=airflow sources.yml ./
-# The package itself (no dependencies: they all come from the lock), and the dbt manifest that the transformation
-# DAG is rendered from (dbt parse reads the profile but does not connect).
-RUN .venv/bin/uv pip install --no-cache --python .venv/bin/python --no-deps -e . \
+# The runtime package only (src/observatory; the development tooling in src/observatory_dev is not copied), without
+# dependencies (they all come from the lock), and the dbt manifest that the transformation DAG is rendered from
+# (dbt parse reads the profile but does not connect).
+COPY --chown=airflow src/observatory ./src/observatory
+RUN .venv/bin/uv pip install --no-cache --python .venv/bin/python --no-deps . \
     && cd dbt_project && ../.venv/bin/dbt parse --profiles-dir . --quiet
 
 EXPOSE 8080 8793

@@ -3,26 +3,35 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
+PY_PATHS := src dags plugins tests
 UV_VERSION := 0.13.8
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: install lock manifest demo test down eval bench faults docs report lint test-changed clean
+.PHONY: help install lock manifest demo test down eval bench faults docs report lint format test-changed clean
 
-## install: the pinned environment in .venv (from requirements.lock), with the project installed editable
+.DEFAULT_GOAL := help
+
+## help: list every target
+help:
+	@grep -E '^## ' $(MAKEFILE_LIST) | sed -E 's/^## ([a-z-]+): /  \1\t/' | expand -t 16
+
+## install: the pinned development environment in .venv (requirements-dev.lock), the project installed editable
 install: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.lock pyproject.toml
+$(VENV)/.installed: requirements-dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements-dev.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $@
 
-## lock: re-resolve requirements.lock from pyproject.toml (after changing a dependency)
-lock:
-	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --quiet -o requirements.lock
+## lock: re-resolve requirements.lock (runtime, the image) and requirements-dev.lock (+ tests, lint) with uv
+lock: install
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --quiet -o requirements-dev.lock
+	cp requirements-dev.lock requirements.lock  # the runtime lock keeps the dev lock's versions
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --quiet -o requirements.lock
 
 ## manifest: dbt_project/target/manifest.json, which the transformation DAG is rendered from
 manifest: install
@@ -38,37 +47,45 @@ test: install manifest
 
 ## eval: precision and recall of fact extraction on the labelled report set
 eval: install
-	$(BIN)/python -m observatory.extract.evaluate
+	$(BIN)/python -m observatory_dev.extraction_eval
 
 ## bench: bulk-load benchmark (ours vs COPY vs pandas.to_sql); N=1000000 by default
 bench: install
-	$(BIN)/python -m observatory.bench $(N)
+	$(BIN)/python -m observatory_dev.bench $(N)
 
 ## faults: the fault-injection suite as a table; ends with 'faults tried=N survived=M rows_lost=L duplicates=D'
 faults: install
-	$(BIN)/python -m observatory.faults
+	$(BIN)/python -m observatory_dev.faults
 
 ## docs: dbt docs and GX Data Docs as static sites in .local/docs
 docs: install manifest
-	$(BIN)/python -m observatory.docs_site
+	$(BIN)/python -m observatory_dev.docs_site
 
 ## report: static HTML indicator report from the marts (.local/report/index.html)
 report: install
-	$(BIN)/python -m observatory.report
+	$(BIN)/python -m observatory.reporting.report
 
-## lint: sqlfluff (dbt templater) on the dbt models, ruff on the Python
+## lint: sqlfluff (dbt templater) on the dbt models; ruff check, ruff format --check and mypy on the Python
 lint: install
 	@$(BIN)/observatory up >/dev/null && eval "$$($(BIN)/observatory env)" && \
 	  $(BIN)/sqlfluff lint dbt_project/models; sql=$$?; \
-	  $(BIN)/ruff check plugins dags tests; py=$$?; exit $$(( sql || py ))
+	  $(BIN)/ruff check $(PY_PATHS); check=$$?; \
+	  $(BIN)/ruff format --check $(PY_PATHS); format=$$?; \
+	  $(BIN)/mypy; types=$$?; exit $$(( sql || check || format || types ))
+
+## format: ruff format and the safe ruff fixes on the Python
+format: install
+	$(BIN)/ruff check --fix $(PY_PATHS)
+	$(BIN)/ruff format $(PY_PATHS)
 
 ## test-changed: dbt slim CI, build only models changed since REF (default HEAD) and their children
 test-changed: install
-	$(BIN)/python -m observatory.dbt_state build --ref $(or $(REF),HEAD)
+	$(BIN)/python -m observatory_dev.slim_ci build --ref $(or $(REF),HEAD)
 
 ## down: stop the local PostgreSQL started by demo/test
 down:
 	-$(BIN)/observatory down
 
+## clean: stop the warehouse and remove local state and dbt build output
 clean: down
 	rm -rf .local dbt_project/target dbt_project/logs

@@ -7,7 +7,7 @@ Daily check of every source in the registry, off the critical path of collection
    registry entry with the warn/error thresholds of its `freshness` field (generated into
    `dbt_project/models/staging/_registry__sources.yml`). dbt's results land in `audit.source_freshness`, also when
    a source is stale; a source past its error threshold fails this task (after its retries), which notifies through
-   `observatory.notify`.
+   `observatory.airflow.notify`.
 2. `summarise`: `audit.data_health`, one row per day and entry: health status, freshness, last successful
    batch, failed expectations of the last validated batch, quarantined batches. Runs whatever the freshness
    check found; rerunning a day replaces that day's rows.
@@ -16,10 +16,10 @@ Daily check of every source in the registry, off the critical path of collection
 from airflow.sdk import dag, get_current_context, task
 from cosmos.operators.local import DbtSourceLocalOperator
 
-from observatory.cosmos_config import profile_config
-from observatory.dag_factory import START_DATE, task_defaults
-from observatory.freshness import DBT_SOURCE_NAME, store_freshness_results
-from observatory.settings import DBT_PROJECT_DIR
+from observatory.airflow.cosmos_config import profile_config
+from observatory.airflow.dag_factory import START_DATE, task_defaults
+from observatory.config.settings import DBT_PROJECT_DIR
+from observatory.quality.freshness import DBT_SOURCE_NAME, store_freshness_results
 
 
 @dag(
@@ -46,10 +46,10 @@ def data_health():
     def summarise() -> dict[str, int]:
         from collections import Counter
 
-        from observatory import warehouse
-        from observatory.health import write_daily_summary
+        from observatory.quality.health import write_daily_summary
+        from observatory.warehouse import connection
 
-        with warehouse.connect() as conn:
+        with connection.connect() as conn:
             rows = write_daily_summary(conn, get_current_context()["logical_date"].date())
         return dict(Counter(row["health_status"] for row in rows))
 

@@ -4,12 +4,12 @@
 Re-validates every source's published raw rows with its Great Expectations suite and renders the GX Data Docs
 static site (`.local/datadocs`, or `OBSERVATORY_DATADOCS_DIR`). Runs daily, apart from the collection and
 transformation DAGs, so rendering never delays publishing. Airflow tasks fail visibly; failures notify through
-`observatory.notify`.
+`observatory.airflow.notify`.
 """
 
 from airflow.sdk import dag, task
 
-from observatory.dag_factory import START_DATE, task_defaults
+from observatory.airflow.dag_factory import START_DATE, task_defaults
 
 
 @dag(
@@ -25,7 +25,7 @@ from observatory.dag_factory import START_DATE, task_defaults
 def quality_data_docs():
     @task
     def render_data_docs() -> str:
-        from observatory.datadocs import build_data_docs
+        from observatory.quality.data_docs import build_data_docs
 
         return str(build_data_docs())
 

@@ -14,9 +14,9 @@ from airflow.sdk import AssetAny, dag
 from cosmos import DbtTaskGroup, ExecutionConfig, RenderConfig
 from cosmos.constants import ExecutionMode, LoadMode, TestBehavior
 
-from observatory.cosmos_config import profile_config, project_config
-from observatory.dag_factory import START_DATE, raw_asset, task_defaults
-from observatory.registry import load_registry
+from observatory.airflow.cosmos_config import profile_config, project_config
+from observatory.airflow.dag_factory import START_DATE, raw_asset, task_defaults
+from observatory.config.registry import load_registry
 
 _sources = load_registry().sources.values()
 

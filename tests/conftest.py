@@ -17,29 +17,29 @@ _database_numbers = itertools.count()
 def warehouse_dsn() -> Iterator[str]:
     """A fresh database of its own in the project's local cluster, exported as OBSERVATORY_WAREHOUSE_DSN for
     the code under test; dropped afterwards. One per test module, so no module sees another's rows."""
-    from observatory import warehouse
-    from observatory.bootstrap import ensure_warehouse_schema
+    from observatory.warehouse import connection
+    from observatory.warehouse.bootstrap import ensure_warehouse_schema
 
     database = f"observatory_test_{os.getpid()}_{next(_database_numbers)}"
-    warehouse.start_local()
-    warehouse.ensure_database(database, recreate=True)
-    conninfo = warehouse.local_dsn(database)
-    previous = os.environ.get(warehouse.DSN_ENV)
-    os.environ[warehouse.DSN_ENV] = conninfo
-    with warehouse.connect() as conn:
+    connection.start_local()
+    connection.ensure_database(database, recreate=True)
+    conninfo = connection.local_dsn(database)
+    previous = os.environ.get(connection.DSN_ENV)
+    os.environ[connection.DSN_ENV] = conninfo
+    with connection.connect() as conn:
         ensure_warehouse_schema(conn)
     yield conninfo
     if previous is None:
-        os.environ.pop(warehouse.DSN_ENV, None)
+        os.environ.pop(connection.DSN_ENV, None)
     else:
-        os.environ[warehouse.DSN_ENV] = previous
-    warehouse.drop_database(database)
+        os.environ[connection.DSN_ENV] = previous
+    connection.drop_database(database)
 
 
 @pytest.fixture(scope="session")
 def sample_base_url() -> Iterator[str]:
     """The bundled sample data over HTTP on 127.0.0.1, as OBSERVATORY_SAMPLE_BASE_URL."""
-    from observatory.samples import serve_directory
+    from observatory_dev.sample_server import serve_directory
 
     server, base_url = serve_directory()
     os.environ["OBSERVATORY_SAMPLE_BASE_URL"] = base_url

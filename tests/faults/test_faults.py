@@ -1,4 +1,5 @@
-"""The fault-injection suite: every case of ``observatory.faults`` (shared with ``python -m observatory.faults``)
+"""The fault-injection suite: every case of ``observatory_dev.faults`` (shared with
+``python -m observatory_dev.faults``)
 against a scripted pytest-httpserver on localhost and this session's real PostgreSQL database."""
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from observatory.faults import CASES, LOADED_OUTCOMES, REJECTED_OUTCOMES, FaultCase, FaultLab
+from observatory_dev.faults.cases import CASES, LOADED_OUTCOMES, REJECTED_OUTCOMES, FaultCase
+from observatory_dev.faults.lab import FaultLab
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -48,8 +50,8 @@ def test_fault_is_survived(lab: FaultLab, case: FaultCase) -> None:
 
 @pytest.mark.integration
 def test_runner_prints_the_table_and_the_summary_line(warehouse_dsn: str) -> None:
-    """`python -m observatory.faults` runs the same cases (here two of them) and ends with the summary line."""
-    result = subprocess.run([sys.executable, "-m", "observatory.faults", "--case", "http_5xx", "--case",
+    """`python -m observatory_dev.faults` runs the same cases (here two of them) and ends with the summary line."""
+    result = subprocess.run([sys.executable, "-m", "observatory_dev.faults", "--case", "http_5xx", "--case",
                              "invalid_json"], capture_output=True, text=True, cwd=PROJECT, timeout=300)
     lines = result.stdout.strip().splitlines()
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]

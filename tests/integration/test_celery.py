@@ -16,8 +16,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from observatory import warehouse
-from observatory.celery_harness import CeleryStack, group_alive
+from observatory.warehouse import connection
+from observatory_dev.celery_harness import CeleryStack, group_alive
 
 DAG_ID = "collect__eurostat_lfsa_ergan"
 ROUTES = {"fetch": "observatory-a", "stage": "observatory-b", "validate": "observatory-a",
@@ -41,7 +41,7 @@ def celery_run(warehouse_dsn: str, sample_base_url: str, tmp_path_factory: pytes
     with stack:
         stack.route(ROUTES)
         stack.run_dag(DAG_ID, datetime(2026, 4, 1, tzinfo=UTC))
-        with psycopg.connect(warehouse.local_dsn(stack.metadata_database)) as conn:
+        with psycopg.connect(connection.local_dsn(stack.metadata_database)) as conn:
             rows = conn.execute(
                 """select task_id, state, queue, hostname, pid, id::text
                    from task_instance where dag_id = %s""", (DAG_ID,)).fetchall()
@@ -100,6 +100,6 @@ def test_every_process_group_is_gone_afterwards(celery_run: CeleryRun) -> None:
     assert not [name for name, pgid in celery_run.process_groups.items() if group_alive(pgid)]
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", celery_run.stack.redis_port), timeout=1).close()
-    with psycopg.connect(warehouse.local_dsn("postgres")) as conn:
+    with psycopg.connect(connection.local_dsn("postgres")) as conn:
         assert conn.execute("select 1 from pg_database where datname = %s",
                             (celery_run.stack.metadata_database,)).fetchone() is None

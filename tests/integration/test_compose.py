@@ -18,7 +18,7 @@ import psycopg
 import pytest
 import yaml
 
-from observatory import warehouse
+from observatory.warehouse import connection
 
 PROJECT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = PROJECT / "docker-compose.yml"
@@ -158,7 +158,7 @@ def test_airflow_3_settings_are_shared_by_every_airflow_service(compose: dict) -
     assert env["AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK"] == "True"
     assert "@warehouse:5432/observatory" in env["OBSERVATORY_WAREHOUSE_DSN"]
     assert env["AIRFLOW__CORE__DAGS_FOLDER"] == "/opt/observatory/dags"
-    assert env["AIRFLOW__CORE__PLUGINS_FOLDER"] != "/opt/observatory/plugins"
+    assert not any(name.startswith("AIRFLOW__CORE__PLUGIN") for name in env)  # Airflow's default: $AIRFLOW_HOME/plugins
 
 
 def test_airflow_image_is_built_from_the_dockerfile_that_installs_the_lock(compose: dict) -> None:
@@ -168,7 +168,10 @@ def test_airflow_image_is_built_from_the_dockerfile_that_installs_the_lock(compo
     dockerfile = (PROJECT / "Dockerfile").read_text()
     assert re.search(r"^COPY\b.*\brequirements\.lock\b", dockerfile, flags=re.M)
     assert re.search(r"uv pip install\b[^\n]*-r requirements\.lock", dockerfile)
-    assert re.search(r"uv pip install\b[^\n]*--no-deps -e \.", dockerfile)  # nothing resolved outside the lock
+    assert re.search(r"uv pip install\b[^\n]*--no-deps \.(\s|$)", dockerfile)  # nothing resolved outside the lock
+    # the runtime package only: the development tooling (demo, bench, fault lab, ...) stays out of the image
+    assert re.search(r"^COPY\b.* src/observatory \./src/observatory$", dockerfile, flags=re.M)
+    assert "observatory_dev" not in re.sub(r"#.*", "", dockerfile)
     makefile_uv = re.search(r"^UV_VERSION := (\S+)", (PROJECT / "Makefile").read_text(), flags=re.M)[1]
     assert f"uv=={makefile_uv}" in dockerfile
     for source in re.findall(r"^COPY --chown=\S+ (.+) \./\S*$", dockerfile, flags=re.M):
@@ -177,7 +180,7 @@ def test_airflow_image_is_built_from_the_dockerfile_that_installs_the_lock(compo
     uses_curl = any("curl" in json.dumps(services[name].get("healthcheck", {})) for name in AIRFLOW_SERVICES)
     assert not uses_curl or re.search(r"apt-get install[^\n]*\bcurl\b", dockerfile)
     ignored = (PROJECT / ".dockerignore").read_text().split()
-    assert {".venv", ".local", ".env", ".git"} <= set(ignored)
+    assert {".venv", ".local", ".env", ".git", "src/observatory_dev"} <= set(ignored)
 
 
 def test_settings_come_from_dotenv_and_every_variable_is_documented(raw_compose: dict) -> None:
@@ -236,12 +239,12 @@ def test_init_service_script_runs_against_real_postgres_and_again(compose: dict,
     connection, and the warehouse schemas. A second run must succeed and change nothing."""
     from cryptography.fernet import Fernet
 
-    from observatory.airflow_runner import dbt_env
-    from observatory.celery_harness import metadata_url
+    from observatory.warehouse.connection import dbt_env
+    from observatory_dev.celery_harness import metadata_url
 
     service = compose["services"]["airflow-init"]
     database = f"airflow_init_{os.getpid()}"
-    warehouse.ensure_database(database, recreate=True)
+    connection.ensure_database(database, recreate=True)
     home = tmp_path / "airflow_home"
     env = {
         **{key: str(value) for key, value in service["environment"].items()},
@@ -249,13 +252,12 @@ def test_init_service_script_runs_against_real_postgres_and_again(compose: dict,
         "HOME": str(tmp_path),
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(home / "plugins"),
         "AIRFLOW__COSMOS__CACHE_DIR": str(tmp_path / "cosmos"),
         "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url(database),
         "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + metadata_url(database),
         "OBSERVATORY_LANDING_DIR": str(tmp_path / "landing"),
-        warehouse.DSN_ENV: warehouse_dsn,
+        connection.DSN_ENV: warehouse_dsn,
         **dbt_env(warehouse_dsn),
     }
     try:
@@ -263,7 +265,7 @@ def test_init_service_script_runs_against_real_postgres_and_again(compose: dict,
             result = subprocess.run(service["command"], env=env, capture_output=True, text=True, timeout=240)
             assert result.returncode == 0, f"run {attempt}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
             assert "airflow-init: metadata migrated" in result.stdout
-        with psycopg.connect(warehouse.local_dsn(database)) as conn:
+        with psycopg.connect(connection.local_dsn(database)) as conn:
             users = conn.execute("""select u.username, r.name from ab_user u join ab_user_role ur on ur.user_id = u.id
                                     join ab_role r on r.id = ur.role_id""").fetchall()
             connections = conn.execute("""select conn_type, host, is_encrypted from connection
@@ -274,13 +276,13 @@ def test_init_service_script_runs_against_real_postgres_and_again(compose: dict,
             schemas = {name for (name,) in conn.execute("select nspname from pg_namespace")}
         assert {"raw", "stage", "quarantine", "audit", "marts"} <= schemas
     finally:
-        warehouse.drop_database(database)
+        connection.drop_database(database)
 
 
 def test_bi_setup_creates_the_admin_then_adds_the_marts_as_bi_reader_once(httpserver) -> None:
-    """observatory.bi_setup against a stand-in for Metabase's API: first run uses the setup token and adds the
+    """observatory.reporting.bi_setup against a stand-in for Metabase's API: first run uses the setup token and adds the
     database (bi_reader, marts only); a second run logs in and finds the database already there."""
-    from observatory.bi_setup import DATABASE_NAME, MetabaseSettings, configure_metabase
+    from observatory.reporting.bi_setup import DATABASE_NAME, MetabaseSettings, configure_metabase
 
     settings = MetabaseSettings(httpserver.url_for("").rstrip("/"), "admin@example.org", "admin-secret-1",
                                 "warehouse", 5432, "observatory", "reader-secret-123")

@@ -27,7 +27,7 @@ def test_no_import_errors(dagbag) -> None:
 
 
 def test_one_collection_dag_per_registry_source_plus_transform(dagbag) -> None:
-    from observatory.registry import load_registry
+    from observatory.config.registry import load_registry
 
     expected = {f"collect__{source_id}" for source_id in load_registry().sources}
     expected |= {"transform_warehouse", "quality_data_docs", "data_health"}
@@ -45,7 +45,7 @@ def test_every_dag_has_owner_tags_retries_schedule_and_docs(dagbag) -> None:
 
 
 def test_failures_notify(dagbag) -> None:
-    from observatory.notify import on_failure_callback
+    from observatory.airflow.notify import on_failure_callback
 
     for dag_id, dag in dagbag.dags.items():
         for task in dag.tasks:

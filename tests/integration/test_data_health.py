@@ -9,10 +9,10 @@ from datetime import UTC, date, datetime, timedelta
 import psycopg
 import pytest
 
-from observatory.docs_site import dbt_command
-from observatory.freshness import store_freshness_results
-from observatory.health import write_daily_summary
-from observatory.registry import load_registry
+from observatory.config.registry import load_registry
+from observatory.quality.freshness import store_freshness_results
+from observatory.quality.health import write_daily_summary
+from observatory_dev.docs_site import dbt_command
 
 NOW = datetime.now(UTC)
 DAY = date(2026, 4, 1)

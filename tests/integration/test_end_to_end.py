@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 
-from observatory.demo import run_demo
+from observatory_dev.demo import run_demo
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +73,7 @@ def test_report_funding_and_event_marts(demo_output, warehouse_dsn) -> None:
 
 
 def test_every_source_has_one_published_batch_and_no_duplicates(demo_output, warehouse_dsn) -> None:
-    from observatory.registry import load_registry
+    from observatory.config.registry import load_registry
 
     with psycopg.connect(warehouse_dsn) as conn:
         published = dict(conn.execute(
@@ -100,7 +100,7 @@ def test_scoreboard_gap_from_real_lfsa_files(demo_output, warehouse_dsn) -> None
 def test_demo_checks_freshness_and_prints_the_data_health(demo_output, warehouse_dsn) -> None:
     """The data_health DAG ran (real Airflow, cosmos `dbt source freshness`): every entry was just collected, so
     fresh; the source of the quality-gate drill is in error, its last batch being the quarantined one."""
-    from observatory.registry import load_registry
+    from observatory.config.registry import load_registry
 
     health = dict(re.findall(r"^health (\w+) status=(\w+) freshness=pass ", demo_output, flags=re.M))
     assert set(health) == set(load_registry().sources)

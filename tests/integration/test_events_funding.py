@@ -16,8 +16,8 @@ import yaml
 from pytest_httpserver import HTTPServer
 
 from observatory import pipeline
-from observatory.airflow_runner import dbt_env
-from observatory.settings import DBT_PROJECT_DIR, REGISTRY_PATH
+from observatory.config.settings import DBT_PROJECT_DIR, REGISTRY_PATH
+from observatory.warehouse.connection import dbt_env
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 DAY1 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -78,8 +78,8 @@ def dbt_build(dsn: str, select: str, target: Path) -> None:
 @pytest.fixture(scope="module")
 def warehouse(warehouse_dsn, sample_base_url, tmp_path_factory) -> str:
     """The warehouse after two publications of the test feed, each followed by `dbt build`."""
+    import observatory.config.registry
     import observatory.landing
-    import observatory.registry
 
     work = tmp_path_factory.mktemp("events_funding")
     feed, french = work / "feed.ics", work / "paris.csv"
@@ -115,12 +115,12 @@ def warehouse(warehouse_dsn, sample_base_url, tmp_path_factory) -> str:
     })
     (work / "sources.yml").write_text(yaml.safe_dump(registry, allow_unicode=True), encoding="utf-8")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(observatory.registry, "REGISTRY_PATH", work / "sources.yml")
+        patch.setattr(observatory.config.registry, "REGISTRY_PATH", work / "sources.yml")
         patch.setattr(observatory.landing, "LANDING_DIR", work / "landing")
         for source_id in [*REGISTRY_SOURCES, "events_test_feed", "funding_test_amif_api", "funding_test_paris"]:
             pipeline.run_source(source_id, DAY1)
-        dbt_build(warehouse_dsn, "+fct_event_participation +mart_city_engagement +mart_funding_overview +dim_programme",
-                  work / "target")
+        marts = "+fct_event_participation +mart_city_engagement +mart_funding_overview +dim_programme +dim_geo"
+        dbt_build(warehouse_dsn, marts, work / "target")
         feed.write_text(FEED_V2, encoding="utf-8")
         pipeline.run_source("events_test_feed", DAY2)
         dbt_build(warehouse_dsn, "int_events_occurrences_tracked+", work / "target")

@@ -17,11 +17,12 @@ import psycopg
 import pytest
 from werkzeug import Request, Response
 
-from observatory import pipeline, registry
-from observatory.bench import synthetic_cube
+from observatory import pipeline
 from observatory.collect.eurostat import dataset_url
-from observatory.load import stage_arrays, stage_rows
+from observatory.config import registry
 from observatory.parse import jsonstat
+from observatory.warehouse.load import stage_arrays, stage_rows
+from observatory_dev.bench import synthetic_cube
 
 PROJECT = Path(__file__).resolve().parents[2]
 POP1CTZ = json.loads((PROJECT / "sample_data/eurostat/eurostat_migr_pop1ctz_FR_by_citizen_jsonstat2.json").read_bytes())
@@ -135,7 +136,7 @@ def published_rows(dsn: str, source_id: str) -> list[tuple]:
     with psycopg.connect(dsn) as conn:
         return conn.execute(
             """select xmin::text, ctid::text, load_id, dimensions->>'citizen', time_period, value, flags, loaded_at
-               from raw.eurostat_observation where source_id = %s order by 4, 5""", (source_id,)).fetchall()
+               from raw.eurostat_observation where source_id = %s order by 4, 5, ctid""", (source_id,)).fetchall()
 
 
 def batch(dsn: str, source_id: str, day: datetime) -> tuple:
@@ -185,7 +186,7 @@ def test_unchanged_rerun_rewrites_nothing(api, warehouse_dsn) -> None:
 
 
 def test_unchanged_rerun_transfers_parses_and_loads_nothing(api, warehouse_dsn, monkeypatch) -> None:
-    """On 200,000 observations shaped like migr_pop1ctz (observatory.bench): the rerun gets a 304, parses and
+    """On 200,000 observations shaped like migr_pop1ctz (observatory_dev.bench): the rerun gets a 304, parses and
     stages nothing and leaves the published rows as they are (its cost is measured by `make bench`)."""
     api.serve(FR, synthetic_cube(200_000))
     assert pipeline.run_source(FR, DAY1) == 200_000
@@ -292,7 +293,7 @@ def test_bulk_path_stages_exactly_the_rows_of_the_tuple_path(warehouse_dsn) -> N
 
 def test_airflow_skips_publish_of_an_unchanged_batch_so_no_asset_event(api, warehouse_dsn, landing_dir,
                                                                         tmp_path) -> None:
-    from observatory.airflow_runner import airflow_env, migrate_metadata, test_dag
+    from observatory_dev.airflow_runner import airflow_env, migrate_metadata, test_dag
 
     home = tmp_path / "airflow"
     env = airflow_env(warehouse_dsn, {

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from observatory import pipeline
-from observatory.quality import QualityGateFailed
+from observatory.quality.gate import QualityGateFailed
 
 DAY = datetime(2026, 3, 1, tzinfo=UTC)
 

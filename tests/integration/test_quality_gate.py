@@ -18,8 +18,9 @@ import yaml
 from pytest_httpserver import HTTPServer
 
 from observatory import pipeline
-from observatory.faults import Reply, eurostat_tsv, serve
-from observatory.quality import BAND_EXPECTATION, QualityGateFailed, max_relative_change, suite_document
+from observatory.quality.gate import BAND_EXPECTATION, QualityGateFailed, max_relative_change, suite_document
+from observatory_dev.faults.payloads import eurostat_tsv
+from observatory_dev.faults.server import Reply, serve
 
 DAYS = [datetime(2026, 6, day, tzinfo=UTC) for day in range(1, 5)]
 TSV = {"Content-Type": "text/tab-separated-values"}
@@ -42,8 +43,8 @@ class RatesSource:
 @pytest.fixture()
 def rates(request: pytest.FixtureRequest, warehouse_dsn: str, httpserver: HTTPServer, tmp_path: Path,
           monkeypatch: pytest.MonkeyPatch) -> RatesSource:
+    import observatory.config.registry
     import observatory.landing
-    import observatory.registry
 
     source_id = "gate_" + hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:12]
     registry = tmp_path / "sources.yml"
@@ -51,7 +52,7 @@ def rates(request: pytest.FixtureRequest, warehouse_dsn: str, httpserver: HTTPSe
         "kind": "indicators", "format": "eurostat_tsv", "suite": "eurostat_rates", "description": "gate test",
         "publisher": "tests", "urls": [httpserver.url_for("/rates.tsv")], "parse": {"dataset_code": "lfsa_ergan"},
         "freshness": {"warn_after_hours": 1, "error_after_hours": 2}}}}), encoding="utf-8")
-    monkeypatch.setattr(observatory.registry, "REGISTRY_PATH", registry)
+    monkeypatch.setattr(observatory.config.registry, "REGISTRY_PATH", registry)
     monkeypatch.setattr(observatory.landing, "LANDING_DIR", tmp_path / "landing")
     return RatesSource(source_id, httpserver)
 
@@ -111,15 +112,15 @@ def test_a_batch_that_grows_past_the_band_is_quarantined(rates: RatesSource, war
 def test_the_band_is_configured_by_the_suite_meta(rates: RatesSource, warehouse_dsn: str, tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """The same +25% change passes the shipped suite (±50%) and fails a copy of it whose band is ±10%."""
-    import observatory.quality
+    import observatory.quality.gate
 
     source_id = rates.source_id
     rates.run(0, eurostat_tsv(geos=4))
     assert rates.run(1, eurostat_tsv(geos=5)) == 90
-    shipped = json.loads((observatory.quality.EXPECTATIONS_DIR / "eurostat_rates.json").read_text())
+    shipped = json.loads((observatory.quality.gate.EXPECTATIONS_DIR / "eurostat_rates.json").read_text())
     (tmp_path / "eurostat_rates.json").write_text(json.dumps(
         {**shipped, "meta": {**shipped["meta"], "row_count_band": {"max_relative_change": 0.1}}}))
-    monkeypatch.setattr(observatory.quality, "EXPECTATIONS_DIR", tmp_path)
+    monkeypatch.setattr(observatory.quality.gate, "EXPECTATIONS_DIR", tmp_path)
     with pytest.raises(QualityGateFailed, match=r"±10% of the 90 rows .* \(81\.\.99\)"):
         rates.run(2, eurostat_tsv(geos=4))  # 72 rows: -20%
     assert band_results(warehouse_dsn, source_id, 2) == [(False, "72")]
@@ -174,7 +175,7 @@ GATE_ERROR = QualityGateFailed("batch eurostat_lfsa_ergan__20260601_000000 faile
 
 def test_the_notifier_posts_json_to_the_webhook(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch,
                                                 tmp_path: Path) -> None:
-    from observatory.notify import on_failure_callback
+    from observatory.airflow.notify import on_failure_callback
 
     httpserver.expect_oneshot_request("/hooks/observatory", method="POST").respond_with_data("ok")
     monkeypatch.setenv("OBSERVATORY_NOTIFY_URL", httpserver.url_for("/hooks/observatory"))
@@ -192,7 +193,7 @@ def test_the_notifier_posts_json_to_the_webhook(httpserver: HTTPServer, monkeypa
 
 def test_without_a_webhook_the_notification_goes_to_the_log_file(monkeypatch: pytest.MonkeyPatch,
                                                                  tmp_path: Path) -> None:
-    from observatory.notify import on_failure_callback
+    from observatory.airflow.notify import on_failure_callback
 
     monkeypatch.delenv("OBSERVATORY_NOTIFY_URL", raising=False)
     monkeypatch.setenv("OBSERVATORY_NOTIFY_LOG", str(tmp_path / "logs" / "notifications.log"))
@@ -205,8 +206,8 @@ def test_without_a_webhook_the_notification_goes_to_the_log_file(monkeypatch: py
 
 
 def test_the_default_log_file_is_in_the_local_folder(monkeypatch: pytest.MonkeyPatch) -> None:
-    from observatory.notify import notification_log
-    from observatory.settings import LOCAL_DIR
+    from observatory.airflow.notify import notification_log
+    from observatory.config.settings import LOCAL_DIR
 
     monkeypatch.delenv("OBSERVATORY_NOTIFY_LOG", raising=False)
     assert notification_log() == LOCAL_DIR / "notifications.log"
@@ -214,7 +215,7 @@ def test_the_default_log_file_is_in_the_local_folder(monkeypatch: pytest.MonkeyP
 
 def test_a_failing_webhook_falls_back_to_the_log_without_leaking_its_url(httpserver: HTTPServer, tmp_path: Path,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    from observatory.notify import on_failure_callback
+    from observatory.airflow.notify import on_failure_callback
 
     httpserver.expect_request("/hooks/T000/B000/secret-token", method="POST").respond_with_data("down", status=500)
     monkeypatch.setenv("OBSERVATORY_NOTIFY_URL", httpserver.url_for("/hooks/T000/B000/secret-token"))
@@ -230,7 +231,7 @@ def test_a_failing_webhook_falls_back_to_the_log_without_leaking_its_url(httpser
 def test_airflow_calls_the_notifier_when_a_task_fails(warehouse_dsn: str, httpserver: HTTPServer,
                                                       tmp_path: Path) -> None:
     """A real `airflow dags test` of a DAG whose task fails the gate: the callback gets Airflow's own context."""
-    from observatory.airflow_runner import airflow, airflow_env, migrate_metadata
+    from observatory_dev.airflow_runner import airflow, airflow_env, migrate_metadata
 
     dags = tmp_path / "dags"
     dags.mkdir()
@@ -240,7 +241,7 @@ def test_airflow_calls_the_notifier_when_a_task_fails(warehouse_dsn: str, httpse
 
         from airflow.sdk import dag, task
 
-        from observatory.notify import on_failure_callback
+        from observatory.airflow.notify import on_failure_callback
 
 
         @dag(dag_id="gate_fails", schedule=None, start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
@@ -248,7 +249,7 @@ def test_airflow_calls_the_notifier_when_a_task_fails(warehouse_dsn: str, httpse
         def gate_fails():
             @task
             def validate():
-                from observatory.quality import QualityGateFailed
+                from observatory.quality.gate import QualityGateFailed
 
                 raise QualityGateFailed("batch b1 failed suite 'eurostat_rates': band")
 
@@ -275,7 +276,7 @@ def test_airflow_calls_the_notifier_when_a_task_fails(warehouse_dsn: str, httpse
 
 def test_data_docs_show_the_published_rows_validated_by_their_suite(rates: RatesSource,
                                                                    tmp_path: Path) -> None:
-    from observatory.datadocs import build_data_docs
+    from observatory.quality.data_docs import build_data_docs
 
     source_id = rates.source_id
     rates.run(0, eurostat_tsv(geos=4))

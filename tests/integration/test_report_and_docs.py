@@ -20,7 +20,7 @@ import psycopg
 import pytest
 
 from observatory import pipeline
-from observatory.docs_site import dbt_command
+from observatory_dev.docs_site import dbt_command
 
 DAY = datetime(2026, 4, 1, tzinfo=UTC)
 SOURCES = ("eurostat_lfsa_ergan", "eurostat_lfsa_urgan", "funding_esf_berlin")
@@ -61,7 +61,7 @@ class Page(HTMLParser):
 
 @pytest.fixture(scope="module")
 def report(built_marts: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    from observatory.report import write_report
+    from observatory.reporting.report import write_report
 
     path = write_report(tmp_path_factory.mktemp("report") / "index.html", built_marts)
     return path, path.read_text(encoding="utf-8")
@@ -114,7 +114,7 @@ def test_report_puts_funding_per_city_next_to_the_country_gap(report: tuple[Path
 
 
 def test_make_report_entry_point_prints_the_written_path(built_marts: str, tmp_path: Path, capsys) -> None:
-    from observatory.report import main
+    from observatory.reporting.report import main
 
     assert main([str(tmp_path / "out" / "index.html")]) == 0
     printed = capsys.readouterr().out.strip()
@@ -122,7 +122,7 @@ def test_make_report_entry_point_prints_the_written_path(built_marts: str, tmp_p
 
 
 def test_docs_build_dbt_docs_and_gx_data_docs(built_marts: str, tmp_path: Path) -> None:
-    from observatory.docs_site import build_docs
+    from observatory_dev.docs_site import build_docs
 
     pages = build_docs(tmp_path / "docs", built_marts)
     assert all(path.is_file() for path in pages.values())
@@ -137,7 +137,7 @@ def test_docs_build_dbt_docs_and_gx_data_docs(built_marts: str, tmp_path: Path) 
 
 
 def test_state_comparison_selects_a_changed_model_and_its_descendants_only(built_marts: str, tmp_path: Path) -> None:
-    from observatory.dbt_state import export_project, modified_nodes, save_state
+    from observatory_dev.slim_ci import export_project, modified_nodes, save_state
 
     state = tmp_path / "state"
     manifest = json.loads(save_state("HEAD", built_marts, state).read_text())
@@ -145,7 +145,7 @@ def test_state_comparison_selects_a_changed_model_and_its_descendants_only(built
     assert modified_nodes(built_marts, committed, state) == set()
 
     changed = "model.observatory.dim_indicator"
-    model = committed / "models" / "marts" / "dim_indicator.sql"
+    model = committed / manifest["nodes"][changed]["original_file_path"]
     model.write_text(model.read_text() + "\n-- changed by the slim CI test\n")
     expected, frontier = {changed}, [changed]
     while frontier:  # every node downstream of the change, tests and unit tests included
@@ -161,8 +161,8 @@ def test_state_comparison_selects_a_changed_model_and_its_descendants_only(built
 
 def test_analyst_templates_parse_with_their_tests_and_pass_the_sql_rules(warehouse_dsn: str, tmp_path: Path) -> None:
     """dbt_project/templates filled in as its README says, inside a copy of the dbt project."""
-    from observatory.airflow_runner import dbt_env
-    from observatory.settings import DBT_PROJECT_DIR, PROJECT_ROOT
+    from observatory.config.settings import DBT_PROJECT_DIR, PROJECT_ROOT
+    from observatory.warehouse.connection import dbt_env
 
     project = tmp_path / "dbt_project"
     shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))

@@ -13,8 +13,8 @@ import psycopg
 import pytest
 
 from observatory import pipeline
-from observatory.airflow_runner import dbt_env
-from observatory.settings import DBT_PROJECT_DIR
+from observatory.config.settings import DBT_PROJECT_DIR
+from observatory.warehouse.connection import dbt_env
 
 DAY = datetime(2026, 3, 10, tzinfo=UTC)
 SOURCES = ("reports_city_network_updates", "reports_city_network_feed")

@@ -20,10 +20,10 @@ import yaml
 from psycopg import errors, sql
 from pytest_httpserver import HTTPServer
 
-from observatory.bootstrap import BI_ROLE, ensure_warehouse_schema, set_bi_reader_password
+from observatory.warehouse.bootstrap import BI_ROLE, ensure_warehouse_schema, set_bi_reader_password
 
 PROJECT = Path(__file__).resolve().parents[2]
-PYTHON_SOURCES = sorted([*PROJECT.glob("plugins/observatory/**/*.py"), *PROJECT.glob("dags/*.py")])
+PYTHON_SOURCES = sorted([*PROJECT.glob("src/observatory/**/*.py"), *PROJECT.glob("dags/*.py")])
 
 
 # --- the bi_reader role ------------------------------------------------------------------------------------
@@ -134,7 +134,7 @@ def test_a_missing_or_short_bi_password_is_refused(warehouse_dsn: str, monkeypat
 
 def test_bootstrap_runs_again_from_several_processes_at_once(warehouse_dsn: str) -> None:
     """Concurrent GRANTs on one object fail in PostgreSQL ("tuple concurrently updated") unless serialised."""
-    code = ("import os, psycopg; from observatory.bootstrap import ensure_warehouse_schema\n"
+    code = ("import os, psycopg; from observatory.warehouse.bootstrap import ensure_warehouse_schema\n"
             "with psycopg.connect(os.environ['OBSERVATORY_WAREHOUSE_DSN']) as conn:\n"
             "    [ensure_warehouse_schema(conn) for _ in range(5)]\n")
     runs = [subprocess.Popen([sys.executable, "-c", code], cwd=PROJECT, stderr=subprocess.PIPE, text=True)
@@ -296,8 +296,8 @@ def test_landing_names_come_from_content_hashes(path: str, warehouse_dsn: str, h
                                                 tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A URL that tries to climb out of the landing zone lands under landing/<source>/<sha[:2]>/<sha> like any
     other; nothing is written anywhere else."""
+    import observatory.config.registry
     import observatory.landing
-    import observatory.registry
     from observatory import pipeline
 
     payload = b"root:x:0:0:root:/root:/bin/bash\n"
@@ -309,7 +309,7 @@ def test_landing_names_come_from_content_hashes(path: str, warehouse_dsn: str, h
         "publisher": "tests", "urls": [f"http://127.0.0.1:{httpserver.port}{path}"],
         "freshness": {"warn_after_hours": 1, "error_after_hours": 2}}}}))
     landing = tmp_path / "zone" / "landing"
-    monkeypatch.setattr(observatory.registry, "REGISTRY_PATH", registry)
+    monkeypatch.setattr(observatory.config.registry, "REGISTRY_PATH", registry)
     monkeypatch.setattr(observatory.landing, "LANDING_DIR", landing)
     [landed] = pipeline.fetch("traversal_probe", datetime(2026, 7, 1, tzinfo=UTC))
     digest = hashlib.sha256(payload).hexdigest()

@@ -11,8 +11,8 @@ import pytest
 
 from observatory.collect.eurostat import dataset_url, fetch_dataset
 from observatory.collect.http import http_session
+from observatory.config.registry import RegistryError
 from observatory.parse import jsonstat
-from observatory.registry import RegistryError
 
 PROJECT = Path(__file__).resolve().parents[2]
 POP1CTZ = (PROJECT / "sample_data/eurostat/eurostat_migr_pop1ctz_FR_by_citizen_jsonstat2.json").read_bytes()

@@ -8,8 +8,8 @@ import pytest
 
 from observatory.collect import collect_source
 from observatory.collect.http import FetchError
+from observatory.config.registry import Source, load_registry
 from observatory.parse.document import parse
-from observatory.registry import Source, load_registry
 
 PROJECT = Path(__file__).resolve().parents[2]
 FIXTURES = PROJECT / "tests" / "fixtures" / "reports"

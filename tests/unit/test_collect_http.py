@@ -13,7 +13,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from observatory.collect.http import FetchError, fetch_url, http_session, media_type, resource_name
-from observatory.faults import Reply, serve
+from observatory_dev.faults.server import Reply, serve
 
 BODY = b"freq,unit,geo\\TIME_PERIOD\t2023 \nA,PC,AT\t70.4 b\n" * 20
 

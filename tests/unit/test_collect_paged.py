@@ -11,8 +11,8 @@ from pytest_httpserver import HTTPServer
 from observatory.collect import collect_source
 from observatory.collect.http import FetchError
 from observatory.collect.paged import with_params
+from observatory.config.registry import Source, load_registry
 from observatory.parse import parser_for
-from observatory.registry import Source, load_registry
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "funding"
 SOCRATA_PATH = "/resource/abcd-1234.json"

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from observatory.extract.evaluate import (
+from observatory.extract.facts import Fact
+from observatory_dev.extraction_eval import (
     Label,
     document_path,
     evaluate,
@@ -16,7 +17,6 @@ from observatory.extract.evaluate import (
     main,
     score_document,
 )
-from observatory.extract.facts import Fact
 
 ROOT = Path(__file__).resolve().parents[2]
 EVAL_DIR = ROOT / "tests" / "eval"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import yaml
 
 from observatory.cli import main
-from observatory.freshness import DBT_SOURCES_PATH, dbt_sources_yaml
-from observatory.registry import load_registry
+from observatory.config.registry import load_registry
+from observatory.quality.freshness import DBT_SOURCES_PATH, dbt_sources_yaml
 
 
 def test_committed_dbt_source_file_is_generated_from_the_registry() -> None:
@@ -51,10 +51,10 @@ sources:
 
 
 def test_check_fails_on_a_stale_file(tmp_path, monkeypatch, capsys) -> None:
-    import observatory.freshness
+    import observatory.quality.freshness
 
     stale = tmp_path / "_registry__sources.yml"
     stale.write_text(DBT_SOURCES_PATH.read_text(encoding="utf-8").replace("count: 720", "count: 721", 1))
-    monkeypatch.setattr(observatory.freshness, "DBT_SOURCES_PATH", stale)
+    monkeypatch.setattr(observatory.quality.freshness, "DBT_SOURCES_PATH", stale)
     assert main(["freshness-sources", "--check"]) == 1
     assert "is stale" in capsys.readouterr().err

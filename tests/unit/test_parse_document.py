@@ -15,7 +15,7 @@ from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject, Tex
 from observatory.extract.language import detect_language
 from observatory.parse import ParseError, parser_for
 from observatory.parse.document import RAW_TABLE, parse
-from observatory.raw_tables import RAW_TABLES
+from observatory.warehouse.raw_tables import RAW_TABLES
 
 PROJECT = Path(__file__).resolve().parents[2]
 REPORTS = PROJECT / "sample_data" / "reports"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from observatory.parse import ParseError, eurostat_tsv
-from observatory.raw_tables import RAW_TABLES
+from observatory.warehouse.raw_tables import RAW_TABLES
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_data/eurostat"
 ERGAN = SAMPLES / "estat_lfsa_ergan_filtered.tsv"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from observatory.parse import ParseError, event_page
-from observatory.raw_tables import RAW_TABLES
+from observatory.warehouse.raw_tables import RAW_TABLES
 
 PROJECT = Path(__file__).resolve().parents[2]
 PAGES = PROJECT / "tests" / "fixtures" / "events" / "pages"

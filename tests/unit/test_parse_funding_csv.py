@@ -10,7 +10,7 @@ import pytest
 
 from observatory.parse import ParseError, parser_for
 from observatory.parse.funding_csv import RAW_TABLE, operation_key, parse, parse_number
-from observatory.raw_tables import RAW_TABLES
+from observatory.warehouse.raw_tables import RAW_TABLES
 
 PROJECT = Path(__file__).resolve().parents[2]
 FIXTURES = PROJECT / "tests" / "fixtures" / "funding"

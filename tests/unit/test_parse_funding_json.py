@@ -10,7 +10,7 @@ import pytest
 
 from observatory.parse import ParseError, parser_for
 from observatory.parse.funding_json import parse
-from observatory.raw_tables import RAW_TABLES
+from observatory.warehouse.raw_tables import RAW_TABLES
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "funding"
 COLUMNS = RAW_TABLES["funding_operation"].column_names

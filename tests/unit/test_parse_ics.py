@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from observatory.parse import ParseError, ics
-from observatory.raw_tables import RAW_TABLES
+from observatory.warehouse.raw_tables import RAW_TABLES
 
 PROJECT = Path(__file__).resolve().parents[2]
 COLUMNS = RAW_TABLES["calendar_event"].column_names

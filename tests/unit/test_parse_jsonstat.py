@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from observatory.parse import ParseError, jsonstat
-from observatory.raw_tables import RAW_TABLES
+from observatory.warehouse.raw_tables import RAW_TABLES
 
 PROJECT = Path(__file__).resolve().parents[2]
 POP1CTZ = PROJECT / "sample_data/eurostat/eurostat_migr_pop1ctz_FR_by_citizen_jsonstat2.json"

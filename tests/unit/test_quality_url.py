@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from observatory.quality import sqlalchemy_url, with_search_path
+from observatory.quality.gate import sqlalchemy_url, with_search_path
 
 
 def test_search_path_is_added_to_the_url() -> None:

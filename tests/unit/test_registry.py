@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from observatory.config.registry import RegistryError, load_registry
 from observatory.parse import FORMATS, parser_for
-from observatory.quality import load_suite, suite_path
-from observatory.registry import RegistryError, load_registry
+from observatory.quality.gate import load_suite, suite_path
 
 PROJECT = Path(__file__).resolve().parents[2]
 

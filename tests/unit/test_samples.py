@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from observatory.samples import QueryError, serve_directory, socrata_page
-from observatory.settings import SAMPLE_DATA_DIR
+from observatory.config.settings import SAMPLE_DATA_DIR
+from observatory_dev.sample_server import QueryError, serve_directory, socrata_page
 
 COHESION = "/funding/cohesiondata/resource/557j-pmg8.json"
 RECORDS = json.loads((SAMPLE_DATA_DIR / COHESION.lstrip("/")).read_text(encoding="utf-8"))

@@ -1,5 +1,5 @@
 -- Staging of raw.__raw_table__ (source __source__): renames, casts and light cleaning only,
--- one row per raw row. Joins and reshaping belong in intermediate/int_<entity>_<verb>.sql.
+-- one row per raw row. Joins and reshaping belong in intermediate/<area>/int_<entity>_<verb>.sql.
 with source as (
     select * from {{ source('__source__', '__raw_table__') }}
 ),

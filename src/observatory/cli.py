@@ -1,0 +1,77 @@
+"""The ``observatory`` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="observatory", description="Integrating Cities Observatory")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("up", help="start the local warehouse (unless OBSERVATORY_WAREHOUSE_DSN is set)")
+    commands.add_parser("down", help="stop the local warehouse")
+    commands.add_parser("dsn", help="print the connection string of the warehouse in use")
+    commands.add_parser("env", help="print shell exports for dbt and Airflow against the warehouse in use")
+    commands.add_parser("demo", help="run every DAG once on the bundled sample data and print what the marts hold")
+    commands.add_parser("summary", help="print one line per mart: 'mart <schema>.<table> rows=<N>'")
+    commands.add_parser("health", help="print the latest daily data-health summary (audit.data_health)")
+    freshness = commands.add_parser("freshness-sources",
+                                    help="write the registry's freshness thresholds into dbt's source file")
+    freshness.add_argument("--check", action="store_true", help="exit 1 if the file is not up to date")
+    extract = commands.add_parser("extract", help="print the facts found in documents as JSON Lines")
+    extract.add_argument("paths", nargs="+")
+    args = parser.parse_args(argv)
+
+    from observatory.warehouse import connection
+
+    try:
+        if args.command in ("up", "dsn"):
+            from observatory.warehouse.bootstrap import ensure_warehouse
+
+            print(ensure_warehouse())
+        elif args.command == "down":
+            print("stopped" if connection.stop_local() else "not running")
+        elif args.command == "env":
+            from observatory.warehouse.connection import dbt_env
+
+            conninfo = connection.dsn()
+            for name, value in {connection.DSN_ENV: conninfo, **dbt_env(conninfo)}.items():
+                print(f"export {name}='{value}'")
+        elif args.command == "demo":
+            from observatory_dev.demo import run_demo
+
+            run_demo()
+        elif args.command == "summary":
+            from observatory.reporting.summary import print_summary
+
+            with connection.connect() as conn:
+                print_summary(conn)
+        elif args.command == "health":
+            from observatory.quality.health import print_health
+
+            with connection.connect() as conn:
+                print_health(conn)
+        elif args.command == "freshness-sources":
+            from observatory.quality import freshness
+
+            if args.check:
+                if not freshness.dbt_sources_up_to_date():
+                    print(f"{freshness.DBT_SOURCES_PATH} is stale: run `observatory freshness-sources`",
+                          file=sys.stderr)
+                    return 1
+                print(f"{freshness.DBT_SOURCES_PATH} is up to date")
+            else:
+                print(freshness.write_dbt_sources())
+        elif args.command == "extract":
+            from observatory.extract.cli import run
+
+            return run(args.paths)
+    except Exception as exc:  # the command's user gets one clear line, not a traceback
+        print(f"observatory {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,183 @@
+"""HTTP collection: one ``requests`` session with retries, timeouts and a size cap.
+
+Every limit comes from the environment (defaults in brackets):
+
+- ``OBSERVATORY_HTTP_RETRIES`` [4] retries after the first attempt, with exponential backoff
+  ``OBSERVATORY_HTTP_BACKOFF`` [0.5 s] × 2ⁿ. Retried: connection errors and resets, read timeouts, HTTP 429/5xx
+  (urllib3, honouring ``Retry-After`` up to ``OBSERVATORY_RETRY_AFTER_MAX`` [120 s]), and a body cut off mid-way
+  (truncated or connection dropped while streaming; retried here, since urllib3 only retries up to the headers).
+- ``OBSERVATORY_CONNECT_TIMEOUT`` [10 s] and ``OBSERVATORY_READ_TIMEOUT`` [60 s] per socket operation, and
+  ``OBSERVATORY_DOWNLOAD_DEADLINE`` [900 s] for the whole body, so a server dripping bytes cannot hold a worker.
+- ``OBSERVATORY_MAX_DOWNLOAD_BYTES`` [512 MiB] of decoded body: checked against ``Content-Length`` before reading
+  and while streaming (so a lying header or a compression bomb is cut off at the cap).
+
+A ``FetchError`` names the URL and what went wrong; nothing is returned for a body that is incomplete.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from functools import partial
+from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlsplit
+
+import requests
+import urllib3.exceptions
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from observatory.collect import Fetched
+
+if TYPE_CHECKING:
+    from observatory.config.registry import Source
+
+USER_AGENT = "integrating-cities-observatory/0.1 (+https://github.com/integrating-cities/observatory)"
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+CHUNK_BYTES = 64 * 1024
+# Content-Types that say nothing about the content ("some bytes"): recorded as unknown, so parsers fall back to
+# the resource name's extension instead of trusting a meaningless label.
+GENERIC_MEDIA_TYPES = frozenset({
+    "application/octet-stream", "binary/octet-stream", "application/download", "application/x-download",
+    "application/force-download", "application/unknown",
+})
+
+
+class FetchError(RuntimeError):
+    """A resource could not be fetched (after retries), or broke a limit."""
+
+
+class _BodyInterrupted(Exception):
+    """The response started but its body did not arrive whole (a transient fault worth another attempt)."""
+
+
+def _env_number(name: str, default: str) -> float:
+    return float(os.environ.get(name, default))
+
+
+def max_bytes() -> int:
+    """The size cap of one download, in decoded bytes."""
+    return int(_env_number("OBSERVATORY_MAX_DOWNLOAD_BYTES", str(512 * 1024 * 1024)))
+
+
+def timeouts() -> tuple[float, float]:
+    """(connect, read) seconds, per socket operation."""
+    return _env_number("OBSERVATORY_CONNECT_TIMEOUT", "10"), _env_number("OBSERVATORY_READ_TIMEOUT", "60")
+
+
+def download_deadline() -> float:
+    """Seconds allowed for one whole body, however slowly it trickles in."""
+    return _env_number("OBSERVATORY_DOWNLOAD_DEADLINE", "900")
+
+
+def retry_count() -> int:
+    return int(_env_number("OBSERVATORY_HTTP_RETRIES", "4"))
+
+
+def backoff_factor() -> float:
+    return _env_number("OBSERVATORY_HTTP_BACKOFF", "0.5")
+
+
+def http_session() -> requests.Session:
+    """A session whose adapter retries connection faults and retryable statuses (see the module docstring)."""
+    retries = Retry(
+        total=retry_count(),
+        backoff_factor=backoff_factor(),
+        status_forcelist=RETRY_STATUSES,
+        allowed_methods=frozenset({"GET", "HEAD"}),
+        respect_retry_after_header=True,
+        retry_after_max=int(_env_number("OBSERVATORY_RETRY_AFTER_MAX", "120")),
+        raise_on_status=False,
+    )
+    session = requests.Session()
+    session.headers["User-Agent"] = USER_AGENT
+    adapter = HTTPAdapter(max_retries=retries)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def collect(source: Source) -> Iterator[tuple[str, Callable[[], Fetched]]]:
+    """The source's ``urls``, one GET each, through one session."""
+    with http_session() as session:
+        for url in source.resolved_urls():
+            yield url, partial(fetch_url, session, url)
+
+
+def fetch_url(session: requests.Session, url: str) -> Fetched:
+    """GET ``url`` whole and within the limits; raise ``FetchError`` on HTTP errors, broken limits or when
+    every attempt ended with an interrupted body."""
+    for attempt in range(retry_count()):
+        try:
+            return _get(session, url)
+        except _BodyInterrupted:
+            time.sleep(backoff_factor() * 2**attempt)
+    try:
+        return _get(session, url)
+    except _BodyInterrupted as exc:
+        raise FetchError(f"GET {url}: {exc} (after {retry_count() + 1} attempts)") from exc
+
+
+def _get(session: requests.Session, url: str) -> Fetched:
+    """One attempt: a ``FetchError`` is final, ``_BodyInterrupted`` is worth another attempt."""
+    cap = max_bytes()
+    try:
+        with session.get(url, stream=True, timeout=timeouts()) as response:
+            if response.status_code >= 400:
+                raise FetchError(f"GET {url}: HTTP {response.status_code} {response.reason}")
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > cap and "Content-Encoding" not in response.headers:
+                raise FetchError(f"GET {url}: Content-Length {declared} is over the cap of {cap} bytes")
+            payload = _read_body(response, url, cap)
+            return Fetched(
+                resource=url,
+                resource_name=resource_name(url),
+                payload=payload,
+                media_type=media_type(response.headers.get("Content-Type")),
+                http_status=response.status_code,
+                etag=response.headers.get("ETag"),
+                last_modified=response.headers.get("Last-Modified"),
+            )
+    except requests.RequestException as exc:
+        raise FetchError(f"GET {url}: {type(exc).__name__}: {exc}") from exc
+
+
+def _read_body(response: requests.Response, url: str, cap: int) -> bytes:
+    """The decoded body, read in small pieces so that the cap and the deadline are checked as it arrives."""
+    deadline = time.monotonic() + download_deadline()
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        while chunk := response.raw.read1(CHUNK_BYTES, decode_content=True):
+            size += len(chunk)
+            if size > cap:
+                raise FetchError(f"GET {url}: body is over the cap of {cap} bytes")
+            if time.monotonic() > deadline:
+                raise FetchError(f"GET {url}: body not complete within {download_deadline():g} s "
+                                 f"({size} bytes so far)")
+            chunks.append(chunk)
+    except urllib3.exceptions.ReadTimeoutError as exc:
+        raise _BodyInterrupted(f"read timed out after {size} bytes of the body") from exc
+    except urllib3.exceptions.ProtocolError as exc:
+        raise _BodyInterrupted(f"connection broken after {size} bytes of the body: {exc}") from exc
+    except urllib3.exceptions.HTTPError as exc:
+        raise FetchError(f"GET {url}: {type(exc).__name__}: {exc}") from exc
+    declared = response.headers.get("Content-Length", "")
+    received = response.raw.tell()  # bytes on the wire (before decoding), comparable with Content-Length
+    if declared.isdigit() and received != int(declared) and response.status_code not in (204, 304):
+        raise _BodyInterrupted(f"truncated body ({received} of {declared} bytes)")
+    return b"".join(chunks)
+
+
+def resource_name(url: str) -> str:
+    """The URL's last path segment, decoded, without any path separator it decodes to (a hint for parsers,
+    never a file name: the landing zone names files by content hash)."""
+    segment = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+    return segment.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def media_type(content_type: str | None) -> str | None:
+    """The media type of a Content-Type header (lower-cased, parameters dropped); None when absent or generic."""
+    value = (content_type or "").split(";")[0].strip().lower()
+    return None if not value or value in GENERIC_MEDIA_TYPES else value

