@@ -18,7 +18,7 @@ from cosmos.operators.local import DbtSourceLocalOperator
 
 from observatory.airflow.cosmos_config import profile_config
 from observatory.airflow.dag_factory import START_DATE, task_defaults
-from observatory.config.settings import DBT_PROJECT_DIR
+from observatory.config.settings import Settings
 from observatory.quality.freshness import DBT_SOURCE_NAME, store_freshness_results
 
 
@@ -35,7 +35,7 @@ from observatory.quality.freshness import DBT_SOURCE_NAME, store_freshness_resul
 def data_health():
     freshness = DbtSourceLocalOperator(
         task_id="dbt_source_freshness",
-        project_dir=str(DBT_PROJECT_DIR),
+        project_dir=str(Settings.from_env().dbt_project_dir),
         profile_config=profile_config(),
         select=f"source:{DBT_SOURCE_NAME}",
         install_deps=False,

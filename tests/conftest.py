@@ -49,9 +49,8 @@ def sample_base_url() -> Iterator[str]:
 
 @pytest.fixture()
 def landing_dir(tmp_path, monkeypatch) -> Path:
-    """An empty landing zone for one test."""
-    import observatory.landing
-
+    """An empty landing zone for one test, as OBSERVATORY_LANDING_DIR (every step reads its settings from the
+    environment when it runs: ``Settings.from_env()``)."""
     path = tmp_path / "landing"
-    monkeypatch.setattr(observatory.landing, "LANDING_DIR", path)
+    monkeypatch.setenv("OBSERVATORY_LANDING_DIR", str(path))
     return path

@@ -16,13 +16,14 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("demo", help="run every DAG once on the bundled sample data and print what the marts hold")
     commands.add_parser("summary", help="print one line per mart: 'mart <schema>.<table> rows=<N>'")
     commands.add_parser("health", help="print the latest daily data-health summary (audit.data_health)")
-    freshness = commands.add_parser("freshness-sources",
-                                    help="write the registry's freshness thresholds into dbt's source file")
-    freshness.add_argument("--check", action="store_true", help="exit 1 if the file is not up to date")
+    freshness_command = commands.add_parser("freshness-sources",
+                                            help="write the registry's freshness thresholds into dbt's source file")
+    freshness_command.add_argument("--check", action="store_true", help="exit 1 if the file is not up to date")
     extract = commands.add_parser("extract", help="print the facts found in documents as JSON Lines")
     extract.add_argument("paths", nargs="+")
     args = parser.parse_args(argv)
 
+    from observatory.config.settings import Settings
     from observatory.warehouse import connection
 
     try:
@@ -39,8 +40,12 @@ def main(argv: list[str] | None = None) -> int:
             for name, value in {connection.DSN_ENV: conninfo, **dbt_env(conninfo)}.items():
                 print(f"export {name}='{value}'")
         elif args.command == "demo":
-            from observatory_dev.demo import run_demo
-
+            try:
+                from observatory_dev.demo import run_demo
+            except ModuleNotFoundError:  # the production image installs the runtime package only
+                print("observatory demo: the demo is development tooling (src/observatory_dev): run it from a "
+                      "checkout with `make demo`", file=sys.stderr)
+                return 1
             run_demo()
         elif args.command == "summary":
             from observatory.reporting.summary import print_summary
@@ -55,14 +60,15 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "freshness-sources":
             from observatory.quality import freshness
 
+            settings = Settings.from_env()
             if args.check:
-                if not freshness.dbt_sources_up_to_date():
-                    print(f"{freshness.DBT_SOURCES_PATH} is stale: run `observatory freshness-sources`",
+                if not freshness.dbt_sources_up_to_date(settings):
+                    print(f"{settings.dbt_sources_path} is stale: run `observatory freshness-sources`",
                           file=sys.stderr)
                     return 1
-                print(f"{freshness.DBT_SOURCES_PATH} is up to date")
+                print(f"{settings.dbt_sources_path} is up to date")
             else:
-                print(freshness.write_dbt_sources())
+                print(freshness.write_dbt_sources(settings))
         elif args.command == "extract":
             from observatory.extract.cli import run
 

@@ -16,7 +16,6 @@ from pathlib import Path
 import psycopg
 
 from observatory.collect import Fetched
-from observatory.config.settings import LANDING_DIR
 
 
 class LandingError(RuntimeError):
@@ -49,44 +48,52 @@ class FetchRecord:
     last_modified: str | None
 
 
-def landing_path(source_id: str, content_sha256: str) -> Path:
-    return LANDING_DIR / source_id / content_sha256[:2] / content_sha256
+@dataclass(frozen=True)
+class LandingZone:
+    """The landing zone under ``root`` (``Settings.landing_dir``)."""
 
+    root: Path
 
-def store_payload(source_id: str, payload: bytes) -> tuple[str, Path]:
-    """Write ``payload`` into the landing zone once; returns (sha256, path)."""
-    digest = hashlib.sha256(payload).hexdigest()
-    path = landing_path(source_id, digest)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as tmp:
-            tmp.write(payload)
-        os.chmod(tmp.name, 0o444)
-        os.replace(tmp.name, path)
-    return digest, path
+    def path(self, source_id: str, content_sha256: str) -> Path:
+        return self.root / source_id / content_sha256[:2] / content_sha256
 
+    def store(self, source_id: str, payload: bytes) -> tuple[str, Path]:
+        """Write ``payload`` into the landing zone once; returns (sha256, path)."""
+        digest = hashlib.sha256(payload).hexdigest()
+        path = self.path(source_id, digest)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as tmp:
+                tmp.write(payload)
+            os.chmod(tmp.name, 0o444)
+            os.replace(tmp.name, path)
+        return digest, path
 
-def land(conn: psycopg.Connection, source_id: str, load_id: str, fetched: Fetched) -> Landed:
-    """Keep the fetched bytes (unless the server said they are unchanged) and log the fetch."""
-    if fetched.http_status == HTTPStatus.NOT_MODIFIED:
-        kept = last_fetch(conn, source_id, fetched.resource)
-        if kept is None:
-            raise LandingError(f"{fetched.resource}: HTTP 304 Not Modified, but it was never fetched before")
-        record = FetchRecord(kept.content_sha256, kept.byte_count, kept.media_type,
-                             fetched.etag or kept.etag, fetched.last_modified or kept.last_modified)
-    else:
-        digest, _ = store_payload(source_id, fetched.payload)
-        record = FetchRecord(digest, len(fetched.payload), fetched.media_type, fetched.etag, fetched.last_modified)
-    path = landing_path(source_id, record.content_sha256)
-    conn.execute(
-        """insert into audit.fetch_log (source_id, load_id, resource, outcome, http_status, etag, last_modified,
-                                        media_type, content_sha256, byte_count, landing_path)
-           values (%s, %s, %s, 'fetched', %s, %s, %s, %s, %s, %s, %s)""",
-        (source_id, load_id, fetched.resource, fetched.http_status, record.etag, record.last_modified,
-         record.media_type, record.content_sha256, record.byte_count, str(path.relative_to(LANDING_DIR))),
-    )
-    return Landed(fetched.resource, fetched.resource_name, record.content_sha256, record.media_type, record.etag,
-                  record.last_modified)
+    def land(self, conn: psycopg.Connection, source_id: str, load_id: str, fetched: Fetched) -> Landed:
+        """Keep the fetched bytes (unless the server said they are unchanged) and log the fetch."""
+        if fetched.http_status == HTTPStatus.NOT_MODIFIED:
+            kept = last_fetch(conn, source_id, fetched.resource)
+            if kept is None:
+                raise LandingError(f"{fetched.resource}: HTTP 304 Not Modified, but it was never fetched before")
+            record = FetchRecord(kept.content_sha256, kept.byte_count, kept.media_type,
+                                 fetched.etag or kept.etag, fetched.last_modified or kept.last_modified)
+        else:
+            digest, _ = self.store(source_id, fetched.payload)
+            record = FetchRecord(digest, len(fetched.payload), fetched.media_type, fetched.etag,
+                                 fetched.last_modified)
+        path = self.path(source_id, record.content_sha256)
+        conn.execute(
+            """insert into audit.fetch_log (source_id, load_id, resource, outcome, http_status, etag, last_modified,
+                                            media_type, content_sha256, byte_count, landing_path)
+               values (%s, %s, %s, 'fetched', %s, %s, %s, %s, %s, %s, %s)""",
+            (source_id, load_id, fetched.resource, fetched.http_status, record.etag, record.last_modified,
+             record.media_type, record.content_sha256, record.byte_count, str(path.relative_to(self.root))),
+        )
+        return Landed(fetched.resource, fetched.resource_name, record.content_sha256, record.media_type,
+                      record.etag, record.last_modified)
+
+    def read(self, source_id: str, content_sha256: str) -> bytes:
+        return self.path(source_id, content_sha256).read_bytes()
 
 
 def last_fetch(conn: psycopg.Connection, source_id: str, resource: str) -> FetchRecord | None:
@@ -107,6 +114,3 @@ def log_failed_fetch(conn: psycopg.Connection, source_id: str, load_id: str, res
         (source_id, load_id, resource, message),
     )
 
-
-def read_landed(source_id: str, content_sha256: str) -> bytes:
-    return landing_path(source_id, content_sha256).read_bytes()

@@ -21,7 +21,8 @@ from psycopg import sql
 
 from observatory.collect import collect_source
 from observatory.config.registry import Source, load_registry
-from observatory.landing import Landed, land, log_failed_fetch, read_landed
+from observatory.config.settings import Settings
+from observatory.landing import Landed, LandingZone, log_failed_fetch
 from observatory.parse import ParseError, parser_for
 from observatory.parse.arrays import ArrayBatch
 from observatory.quality.gate import QualityGateFailed, gate_batch
@@ -64,10 +65,12 @@ def _batch_state(conn: psycopg.Connection, load_id: str) -> tuple[str, str | Non
                         (load_id,)).fetchone()
 
 
-def fetch(source_id: str, logical_date: datetime) -> list[dict]:
+def fetch(source_id: str, logical_date: datetime, settings: Settings | None = None) -> list[dict]:
     """Fetch every resource of the source into the landing zone; returns the landed records. An incremental
     source whose content is the published one is recorded as ``unchanged``."""
-    source = load_registry()[source_id]
+    settings = settings or Settings.from_env()
+    source = load_registry(settings=settings)[source_id]
+    zone = LandingZone(settings.landing_dir)
     load_id = load_id_for(source_id, logical_date)
     with connection.connect() as conn:
         ensure_warehouse_schema(conn)
@@ -79,10 +82,10 @@ def fetch(source_id: str, logical_date: datetime) -> list[dict]:
                    started_at = now(), finished_at = null""",
             (load_id, source_id, source.raw_table, logical_date),
         )
-        landed = _land_resources(conn, source, load_id)
+        landed = _land_resources(conn, source, load_id, zone)
         conn.execute("update audit.batch set content_sha256 = %s where load_id = %s",
                      ([item.content_sha256 for item in landed], load_id))
-        reason = unchanged_reason(conn, source, landed, published) if published else None
+        reason = unchanged_reason(conn, source, landed, published, zone) if published else None
         if reason:
             conn.execute(
                 """update audit.batch set status = 'unchanged', row_count = %s, message = %s, finished_at = now()
@@ -92,7 +95,7 @@ def fetch(source_id: str, logical_date: datetime) -> list[dict]:
     return [item.as_dict() for item in landed]
 
 
-def _land_resources(conn: psycopg.Connection, source: Source, load_id: str) -> list[Landed]:
+def _land_resources(conn: psycopg.Connection, source: Source, load_id: str, zone: LandingZone) -> list[Landed]:
     landed: list[Landed] = []
     for resource, fetch_resource in collect_source(source):
         try:
@@ -101,7 +104,7 @@ def _land_resources(conn: psycopg.Connection, source: Source, load_id: str) -> l
             log_failed_fetch(conn, source.source_id, load_id, resource, str(exc))
             _fail_batch(conn, load_id, f"fetch failed: {exc}")
             raise
-        landed.append(land(conn, source.source_id, load_id, fetched))
+        landed.append(zone.land(conn, source.source_id, load_id, fetched))
         conn.commit()
     return landed
 
@@ -132,8 +135,8 @@ def published_content(conn: psycopg.Connection, source: Source) -> Published | N
     return Published(load_id, tuple(hashes), row_count, {resource: (etag, lm) for resource, etag, lm in validators})
 
 
-def unchanged_reason(conn: psycopg.Connection, source: Source, landed: list[Landed],
-                     published: Published) -> str | None:
+def unchanged_reason(conn: psycopg.Connection, source: Source, landed: list[Landed], published: Published,
+                     zone: LandingZone) -> str | None:
     """Why the landed resources hold the published content, or None when they may not."""
     if sorted(item.content_sha256 for item in landed) == sorted(published.content_sha256):
         return f"same content as batch {published.load_id}"
@@ -141,7 +144,7 @@ def unchanged_reason(conn: psycopg.Connection, source: Source, landed: list[Land
         return None
     if all(_same_validators(item, published.validators[item.resource]) for item in landed):
         return f"same ETag or Last-Modified as batch {published.load_id}"
-    if len(landed) == 1 and _same_dataset_updated(conn, source, landed[0]):
+    if len(landed) == 1 and _same_dataset_updated(conn, source, landed[0], zone):
         return f"same dataset 'updated' stamp as batch {published.load_id}"
     return None
 
@@ -151,13 +154,13 @@ def _same_validators(item: Landed, validators: tuple[str | None, str | None]) ->
     return bool((item.etag and item.etag == etag) or (item.last_modified and item.last_modified == last_modified))
 
 
-def _same_dataset_updated(conn: psycopg.Connection, source: Source, item: Landed) -> bool:
+def _same_dataset_updated(conn: psycopg.Connection, source: Source, item: Landed, zone: LandingZone) -> bool:
     """Whether the payload's dataset ``updated`` stamp (for formats that have one) is the published rows'."""
     parser = parser_for(source.format)
     if not hasattr(parser, "dataset_updated"):
         return False
     try:
-        updated = parser.dataset_updated(read_landed(source.source_id, item.content_sha256))
+        updated = parser.dataset_updated(zone.read(source.source_id, item.content_sha256))
     except ParseError:
         return False  # the stage step reports it
     published = conn.execute(
@@ -168,45 +171,48 @@ def _same_dataset_updated(conn: psycopg.Connection, source: Source, item: Landed
     return updated is not None and published is not None and published[0] == updated
 
 
-def _payloads(source: Source, landed: list[dict]) -> Iterator[tuple[dict, bytes, dict]]:
+def _payloads(source: Source, landed: list[dict], zone: LandingZone) -> Iterator[tuple[dict, bytes, dict]]:
     """(landed record, its bytes, parse options) of every landed resource."""
     for item in landed:
         options = {**source.parse, "resource_name": item["resource_name"], "media_type": item.get("media_type")}
-        yield item, read_landed(source.source_id, item["content_sha256"]), options
+        yield item, zone.read(source.source_id, item["content_sha256"]), options
 
 
-def parse_landed(source: Source, landed: list[dict]) -> Iterator[tuple]:
+def parse_landed(source: Source, landed: list[dict], zone: LandingZone) -> Iterator[tuple]:
     """The rows of every landed resource, parsed with the source's format and options."""
     parser = parser_for(source.format)
-    for item, payload, options in _payloads(source, landed):
+    for item, payload, options in _payloads(source, landed, zone):
         try:
             yield from parser.parse(payload, options)
         except ParseError as exc:
             raise ParseError(f"{source.source_id}: {item['resource']}: {exc}") from exc
 
 
-def parse_landed_arrays(source: Source, landed: list[dict]) -> Iterator[ArrayBatch]:
+def parse_landed_arrays(source: Source, landed: list[dict], zone: LandingZone) -> Iterator[ArrayBatch]:
     """Every landed resource as the parser's bulk output (for parsers that have ``parse_arrays``)."""
     parser = parser_for(source.format)
-    for item, payload, options in _payloads(source, landed):
+    for item, payload, options in _payloads(source, landed, zone):
         try:
             yield parser.parse_arrays(payload, options)
         except ParseError as exc:
             raise ParseError(f"{source.source_id}: {item['resource']}: {exc}") from exc
 
 
-def stage(source_id: str, load_id: str, landed: list[dict]) -> int:
+def stage(source_id: str, load_id: str, landed: list[dict], settings: Settings | None = None) -> int:
     """Parse the landed resources and COPY them into ``stage.<load_id>``; returns the row count (0 for an
     unchanged batch, which stages nothing)."""
-    source = load_registry()[source_id]
+    settings = settings or Settings.from_env()
+    source = load_registry(settings=settings)[source_id]
+    zone = LandingZone(settings.landing_dir)
     with connection.connect() as conn:
         if _batch_state(conn, load_id)[0] == "unchanged":
             return 0
         try:
             if hasattr(parser_for(source.format), "parse_arrays"):
-                count = stage_arrays(conn, load_id, source_id, source.raw_table, parse_landed_arrays(source, landed))
+                batches = parse_landed_arrays(source, landed, zone)
+                count = stage_arrays(conn, load_id, source_id, source.raw_table, batches)
             else:
-                count = stage_rows(conn, load_id, source_id, source.raw_table, parse_landed(source, landed))
+                count = stage_rows(conn, load_id, source_id, source.raw_table, parse_landed(source, landed, zone))
         except ParseError as exc:
             conn.rollback()
             _fail_batch(conn, load_id, str(exc))
@@ -215,24 +221,25 @@ def stage(source_id: str, load_id: str, landed: list[dict]) -> int:
     return count
 
 
-def validate(source_id: str, load_id: str) -> None:
+def validate(source_id: str, load_id: str, settings: Settings | None = None) -> None:
     """Run the source's expectation suite on the staged batch; quarantine it and raise if it fails."""
-    source = load_registry()[source_id]
+    settings = settings or Settings.from_env()
+    source = load_registry(settings=settings)[source_id]
     conninfo = connection.dsn()
     with connection.connect() as conn:
         if _batch_state(conn, load_id)[0] == "unchanged":
             return
         try:
-            gate_batch(conn, conninfo, load_id, source.suite)
+            gate_batch(conn, conninfo, load_id, source.suite, settings.expectations_dir)
         except QualityGateFailed as exc:
             quarantine_batch(conn, load_id, str(exc))
             raise
 
 
-def publish(source_id: str, load_id: str) -> int:
+def publish(source_id: str, load_id: str, settings: Settings | None = None) -> int:
     """Make the audited batch the source's published rows; returns the row count. Raises ``BatchUnchanged``
     for an unchanged batch."""
-    source = load_registry()[source_id]
+    source = load_registry(settings=settings)[source_id]
     with connection.connect() as conn:
         status, message, row_count = _batch_state(conn, load_id)
         if status == "unchanged":
@@ -240,13 +247,14 @@ def publish(source_id: str, load_id: str) -> int:
         return publish_batch(conn, load_id, source_id, source.raw_table)
 
 
-def run_source(source_id: str, logical_date: datetime) -> int:
+def run_source(source_id: str, logical_date: datetime, settings: Settings | None = None) -> int:
     """All steps in one process (the CLI and tests); returns the rows the source has published."""
+    settings = settings or Settings.from_env()
     load_id = load_id_for(source_id, logical_date)
-    landed = fetch(source_id, logical_date)
-    stage(source_id, load_id, landed)
-    validate(source_id, load_id)
+    landed = fetch(source_id, logical_date, settings)
+    stage(source_id, load_id, landed, settings)
+    validate(source_id, load_id, settings)
     try:
-        return publish(source_id, load_id)
+        return publish(source_id, load_id, settings)
     except BatchUnchanged as unchanged:
         return unchanged.row_count

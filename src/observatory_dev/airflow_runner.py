@@ -8,7 +8,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from observatory.config.settings import DAGS_DIR, DBT_PROJECT_DIR, LOCAL_DIR, PLUGINS_DIR
+from observatory.config.settings import Settings
 from observatory.warehouse import connection
 from observatory.warehouse.connection import dbt_env
 
@@ -23,22 +23,23 @@ def link_plugins(home: Path) -> None:
     home.mkdir(parents=True, exist_ok=True)
     link = home / "plugins"
     if not link.is_symlink() and not link.exists():
-        link.symlink_to(PLUGINS_DIR, target_is_directory=True)
+        link.symlink_to(Settings.from_env().plugins_dir, target_is_directory=True)
 
 
 def airflow_env(conninfo: str, extra: dict[str, str] | None = None) -> dict[str, str]:
     """Environment for the Airflow CLI: local home and SQLite metadata, our DAGs, the warehouse, dbt."""
-    home = Path(os.environ.get("AIRFLOW_HOME", LOCAL_DIR / "airflow"))
+    settings = Settings.from_env()
+    home = Path(os.environ.get("AIRFLOW_HOME", settings.local_dir / "airflow"))
     link_plugins(home)
     env = {
         **os.environ,
         "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_DIR),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(settings.dags_dir),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__PARALLELISM": os.environ.get("AIRFLOW__CORE__PARALLELISM", "4"),
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
         # cosmos defaults to /tmp/cosmos, shared by every user of the machine; keep ours in the project
-        "AIRFLOW__COSMOS__CACHE_DIR": os.environ.get("AIRFLOW__COSMOS__CACHE_DIR", str(LOCAL_DIR / "cosmos")),
+        "AIRFLOW__COSMOS__CACHE_DIR": os.environ.get("AIRFLOW__COSMOS__CACHE_DIR", str(settings.local_dir / "cosmos")),
         "AIRFLOW__LOGGING__LOGGING_LEVEL": os.environ.get("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING"),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         connection.DSN_ENV: conninfo,
@@ -61,11 +62,12 @@ def migrate_metadata(env: dict[str, str]) -> None:
 
 def build_manifest(env: dict[str, str]) -> Path:
     """``dbt parse`` → target/manifest.json, which cosmos renders the transformation DAG from."""
-    result = subprocess.run([str(Path(sys.executable).parent / "dbt"), "parse", "--project-dir", str(DBT_PROJECT_DIR),
-                             "--profiles-dir", str(DBT_PROJECT_DIR)], env=env, text=True, capture_output=True)
+    project_dir = Settings.from_env().dbt_project_dir
+    result = subprocess.run([str(Path(sys.executable).parent / "dbt"), "parse", "--project-dir", str(project_dir),
+                             "--profiles-dir", str(project_dir)], env=env, text=True, capture_output=True)
     if result.returncode != 0:
         raise DagRunFailed(f"dbt parse failed:\n{result.stdout[-4000:]}")
-    return DBT_PROJECT_DIR / "target" / "manifest.json"
+    return project_dir / "target" / "manifest.json"
 
 
 def test_dag(dag_id: str, logical_date: datetime, env: dict[str, str]) -> str:

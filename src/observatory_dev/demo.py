@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from observatory.config.registry import load_registry
-from observatory.config.settings import SAMPLE_DATA_DIR
+from observatory.config.settings import Settings
 from observatory.quality.health import print_health
 from observatory.reporting.report import write_report
 from observatory.reporting.summary import print_summary
@@ -62,7 +62,8 @@ def quality_gate_drill(logical_date: datetime) -> None:
     with tempfile.TemporaryDirectory() as folder:
         broken = Path(folder) / DRILL_FILE
         broken.parent.mkdir(parents=True)
-        broken.write_bytes(with_first_value_replaced((SAMPLE_DATA_DIR / DRILL_FILE).read_bytes(), b"180.0 "))
+        sample = (Settings.from_env().sample_data_dir / DRILL_FILE).read_bytes()
+        broken.write_bytes(with_first_value_replaced(sample, b"180.0 "))
         server, base_url = serve_directory(Path(folder))
         previous = os.environ.get("OBSERVATORY_SAMPLE_BASE_URL")
         os.environ["OBSERVATORY_SAMPLE_BASE_URL"] = base_url

@@ -21,7 +21,7 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from observatory.config.settings import DBT_PROJECT_DIR, LOCAL_DIR
+from observatory.config.settings import Settings
 
 DBT_DOC_FILES = ("index.html", "static_index.html", "manifest.json", "catalog.json")
 
@@ -30,11 +30,13 @@ class DocsBuildFailed(RuntimeError):
     """dbt or GX could not build its documentation."""
 
 
-def dbt_command(args: list[str], conninfo: str, project_dir: Path = DBT_PROJECT_DIR,
+def dbt_command(args: list[str], conninfo: str, project_dir: Path | None = None,
                 timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess:
-    """Run dbt against the warehouse ``conninfo``; with ``check``, raises ``DocsBuildFailed`` with dbt's output
-    tail when dbt fails."""
+    """Run dbt against the warehouse ``conninfo`` (on the settings' project unless ``project_dir`` is given); with
+    ``check``, raises ``DocsBuildFailed`` with dbt's output tail when dbt fails."""
     from observatory.warehouse.connection import dbt_env
+
+    project_dir = project_dir or Settings.from_env().dbt_project_dir
 
     result = subprocess.run(
         [str(Path(sys.executable).parent / "dbt"), *args, "--project-dir", str(project_dir),
@@ -79,7 +81,7 @@ def build_docs(target: Path | None = None, conninfo: str | None = None) -> dict[
     from observatory.warehouse import connection
     from observatory.warehouse.bootstrap import ensure_warehouse
 
-    target = target or LOCAL_DIR / "docs"
+    target = target or Settings.from_env().local_dir / "docs"
     if conninfo is None:
         conninfo = ensure_warehouse()
     previous = os.environ.get(connection.DSN_ENV)

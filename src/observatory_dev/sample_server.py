@@ -18,7 +18,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
-from observatory.config.settings import SAMPLE_DATA_DIR
+from observatory.config.settings import Settings
 
 SOCRATA_RESOURCE = re.compile(r"/resource/[^/]+\.json$")
 SOCRATA_DEFAULT_LIMIT = 1000
@@ -75,8 +75,10 @@ def socrata_page(records: list[dict], query: list[tuple[str, str]]) -> list[dict
     return matching[offset : offset + limit]
 
 
-def serve_directory(directory: Path = SAMPLE_DATA_DIR) -> tuple[ThreadingHTTPServer, str]:
-    """Start a background HTTP server on 127.0.0.1 (free port); returns (server, base URL)."""
+def serve_directory(directory: Path | None = None) -> tuple[ThreadingHTTPServer, str]:
+    """Start a background HTTP server on 127.0.0.1 (free port) for ``directory`` (default: the bundled sample
+    data); returns (server, base URL)."""
+    directory = directory or Settings.from_env().sample_data_dir
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_SampleHandler, directory=str(directory)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}"

@@ -24,15 +24,20 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from observatory.config.settings import DBT_PROJECT_DIR, LOCAL_DIR, PROJECT_ROOT
+from observatory.config.settings import Settings
 from observatory_dev.docs_site import dbt_command
 
-STATE_DIR = LOCAL_DIR / "dbt-state"
 SELECTOR = "state:modified+"
 
 
-def export_project(ref: str, destination: Path, repository: Path = PROJECT_ROOT) -> Path:
-    """The ``dbt_project`` folder as committed at ``ref``, extracted under ``destination``."""
+def default_state_dir() -> Path:
+    return Settings.from_env().local_dir / "dbt-state"
+
+
+def export_project(ref: str, destination: Path, repository: Path | None = None) -> Path:
+    """The ``dbt_project`` folder as committed at ``ref`` in ``repository`` (default: the project), extracted under
+    ``destination``."""
+    repository = repository or Settings.from_env().project_root
     archive = subprocess.run(["git", "-C", str(repository), "archive", "--format=tar", ref, "dbt_project"],
                              capture_output=True)
     if archive.returncode != 0:
@@ -51,8 +56,10 @@ def parse_manifest(project_dir: Path, state_dir: Path, conninfo: str) -> Path:
     return state_dir / "manifest.json"
 
 
-def save_state(ref: str, conninfo: str, state_dir: Path = STATE_DIR, repository: Path = PROJECT_ROOT) -> Path:
+def save_state(ref: str, conninfo: str, state_dir: Path | None = None, repository: Path | None = None) -> Path:
     """The reference manifest for ``ref``; also records the commit it came from in ``state_dir/REF``."""
+    state_dir = state_dir or default_state_dir()
+    repository = repository or Settings.from_env().project_root
     commit = subprocess.run(["git", "-C", str(repository), "rev-parse", "--verify", f"{ref}^{{commit}}"],
                             capture_output=True, text=True)
     if commit.returncode != 0:
@@ -63,18 +70,20 @@ def save_state(ref: str, conninfo: str, state_dir: Path = STATE_DIR, repository:
     return manifest
 
 
-def modified_nodes(conninfo: str, project_dir: Path = DBT_PROJECT_DIR, state_dir: Path = STATE_DIR,
+def modified_nodes(conninfo: str, project_dir: Path | None = None, state_dir: Path | None = None,
                    selector: str = SELECTOR) -> set[str]:
     """Unique ids of the nodes ``selector`` picks against the reference manifest (``dbt ls``)."""
+    state_dir = state_dir or default_state_dir()
     with tempfile.TemporaryDirectory(prefix="dbt-ls-") as tmp:
         result = dbt_command(["ls", "--select", selector, "--state", str(state_dir), "--output", "json",
                               "--output-keys", "unique_id", "--target-path", tmp, "--quiet"], conninfo, project_dir)
     return {json.loads(line)["unique_id"] for line in result.stdout.splitlines() if line.startswith("{")}
 
 
-def build_modified(conninfo: str, project_dir: Path = DBT_PROJECT_DIR, state_dir: Path = STATE_DIR,
+def build_modified(conninfo: str, project_dir: Path | None = None, state_dir: Path | None = None,
                    selector: str = SELECTOR) -> str:
     """``dbt build`` of the modified nodes and their descendants; returns dbt's output."""
+    state_dir = state_dir or default_state_dir()
     with tempfile.TemporaryDirectory(prefix="dbt-build-") as tmp:
         return dbt_command(["build", "--select", selector, "--state", str(state_dir), "--target-path", tmp],
                            conninfo, project_dir, timeout=3600).stdout
@@ -92,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     conninfo = ensure_warehouse()
     try:
         manifest = save_state(args.ref, conninfo)
-        print(f"reference manifest {manifest} ({(STATE_DIR / 'REF').read_text().strip()})")
+        print(f"reference manifest {manifest} ({(default_state_dir() / 'REF').read_text().strip()})")
         if args.command == "list":
             print("\n".join(sorted(modified_nodes(conninfo))) or f"nothing changed since {args.ref}")
         elif args.command == "build":

@@ -16,7 +16,7 @@ import yaml
 from pytest_httpserver import HTTPServer
 
 from observatory import pipeline
-from observatory.config.settings import DBT_PROJECT_DIR, REGISTRY_PATH
+from observatory.config.settings import Settings
 from observatory.warehouse.connection import dbt_env
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -65,11 +65,13 @@ FEED_V2 = (FEED_V1
 FRENCH_LIST = ("Bénéficiaire;Projet;Début;Montant;Commune\n"
                "Ville de Paris;Accueil des réfugiés;2016-02-01;1 000 000,00;Paris\n")
 
+SETTINGS = Settings.from_env()
+
 
 def dbt_build(dsn: str, select: str, target: Path) -> None:
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), "build", "--project-dir", str(DBT_PROJECT_DIR),
-         "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target), "--select", select,
+        [str(Path(sys.executable).parent / "dbt"), "build", "--project-dir", str(SETTINGS.dbt_project_dir),
+         "--profiles-dir", str(SETTINGS.dbt_project_dir), "--target-path", str(target), "--select", select,
          "--indirect-selection", "cautious"],
         env={**os.environ, **dbt_env(dsn)}, text=True, capture_output=True)
     assert result.returncode == 0, result.stdout[-6000:]
@@ -78,8 +80,6 @@ def dbt_build(dsn: str, select: str, target: Path) -> None:
 @pytest.fixture(scope="module")
 def warehouse(warehouse_dsn, sample_base_url, tmp_path_factory) -> str:
     """The warehouse after two publications of the test feed, each followed by `dbt build`."""
-    import observatory.config.registry
-    import observatory.landing
 
     work = tmp_path_factory.mktemp("events_funding")
     feed, french = work / "feed.ics", work / "paris.csv"
@@ -90,7 +90,7 @@ def warehouse(warehouse_dsn, sample_base_url, tmp_path_factory) -> str:
     for name in ("amif_api_page1.json", "amif_api_page2.json"):
         server.expect_request(f"/api/{name}").respond_with_data(
             (FIXTURES / "funding" / name).read_bytes(), content_type="application/json")
-    registry = yaml.safe_load(REGISTRY_PATH.read_text(encoding="utf-8"))
+    registry = yaml.safe_load(SETTINGS.registry_path.read_text(encoding="utf-8"))
     registry["sources"].update({
         "events_test_feed": {
             "kind": "events", "format": "ics", "description": "re-published test feed", "publisher": "test",
@@ -114,16 +114,14 @@ def warehouse(warehouse_dsn, sample_base_url, tmp_path_factory) -> str:
                                   "start_date": "Début", "amount": "Montant", "location_name": "Commune"}}},
     })
     (work / "sources.yml").write_text(yaml.safe_dump(registry, allow_unicode=True), encoding="utf-8")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(observatory.config.registry, "REGISTRY_PATH", work / "sources.yml")
-        patch.setattr(observatory.landing, "LANDING_DIR", work / "landing")
-        for source_id in [*REGISTRY_SOURCES, "events_test_feed", "funding_test_amif_api", "funding_test_paris"]:
-            pipeline.run_source(source_id, DAY1)
-        marts = "+fct_event_participation +mart_city_engagement +mart_funding_overview +dim_programme +dim_geo"
-        dbt_build(warehouse_dsn, marts, work / "target")
-        feed.write_text(FEED_V2, encoding="utf-8")
-        pipeline.run_source("events_test_feed", DAY2)
-        dbt_build(warehouse_dsn, "int_events_occurrences_tracked+", work / "target")
+    settings = Settings.from_env().replace(registry_path=work / "sources.yml", landing_dir=work / "landing")
+    for source_id in [*REGISTRY_SOURCES, "events_test_feed", "funding_test_amif_api", "funding_test_paris"]:
+        pipeline.run_source(source_id, DAY1, settings)
+    marts = "+fct_event_participation +mart_city_engagement +mart_funding_overview +dim_programme +dim_geo"
+    dbt_build(warehouse_dsn, marts, work / "target")
+    feed.write_text(FEED_V2, encoding="utf-8")
+    pipeline.run_source("events_test_feed", DAY2, settings)
+    dbt_build(warehouse_dsn, "int_events_occurrences_tracked+", work / "target")
     server.clear()
     server.stop()
     return warehouse_dsn

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 import sqlite3
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -120,7 +121,7 @@ def api(warehouse_dsn, httpserver, landing_dir, tmp_path, monkeypatch) -> Eurost
     """Two registry sources on migr_pop1ctz (no earlier state), their API serving the real response."""
     path = tmp_path / "sources.yml"
     path.write_text(REGISTRY)
-    monkeypatch.setattr(registry, "REGISTRY_PATH", path)
+    monkeypatch.setenv("OBSERVATORY_REGISTRY", str(path))  # read by Settings.from_env() in every step
     monkeypatch.setenv("EUROSTAT_API_BASE_URL", httpserver.url_for("").rstrip("/"))
     with psycopg.connect(warehouse_dsn) as conn:
         for table in ("raw.eurostat_observation", "audit.batch", "audit.fetch_log"):
@@ -297,7 +298,7 @@ def test_airflow_skips_publish_of_an_unchanged_batch_so_no_asset_event(api, ware
 
     home = tmp_path / "airflow"
     env = airflow_env(warehouse_dsn, {
-        "AIRFLOW_HOME": str(home), "OBSERVATORY_REGISTRY": str(registry.REGISTRY_PATH),
+        "AIRFLOW_HOME": str(home), "OBSERVATORY_REGISTRY": os.environ["OBSERVATORY_REGISTRY"],
         "OBSERVATORY_LANDING_DIR": str(landing_dir)})
     migrate_metadata(env)
     for day in (DAY1, DAY2):

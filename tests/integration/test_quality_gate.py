@@ -18,6 +18,7 @@ import yaml
 from pytest_httpserver import HTTPServer
 
 from observatory import pipeline
+from observatory.config.settings import Settings
 from observatory.quality.gate import BAND_EXPECTATION, QualityGateFailed, max_relative_change, suite_document
 from observatory_dev.faults.payloads import eurostat_tsv
 from observatory_dev.faults.server import Reply, serve
@@ -32,29 +33,25 @@ class RatesSource:
 
     source_id: str
     server: HTTPServer
+    settings: Settings
 
-    def run(self, day: int, payload: bytes) -> int:
+    def run(self, day: int, payload: bytes, settings: Settings | None = None) -> int:
         """Serve ``payload`` and run the source through the pipeline for ``DAYS[day]``; returns rows published."""
         self.server.clear()
         serve(self.server, "/rates.tsv", [Reply(payload, headers=TSV)])
-        return pipeline.run_source(self.source_id, DAYS[day])
+        return pipeline.run_source(self.source_id, DAYS[day], settings or self.settings)
 
 
 @pytest.fixture()
-def rates(request: pytest.FixtureRequest, warehouse_dsn: str, httpserver: HTTPServer, tmp_path: Path,
-          monkeypatch: pytest.MonkeyPatch) -> RatesSource:
-    import observatory.config.registry
-    import observatory.landing
-
+def rates(request: pytest.FixtureRequest, warehouse_dsn: str, httpserver: HTTPServer, tmp_path: Path) -> RatesSource:
     source_id = "gate_" + hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:12]
     registry = tmp_path / "sources.yml"
     registry.write_text(yaml.safe_dump({"sources": {source_id: {
         "kind": "indicators", "format": "eurostat_tsv", "suite": "eurostat_rates", "description": "gate test",
         "publisher": "tests", "urls": [httpserver.url_for("/rates.tsv")], "parse": {"dataset_code": "lfsa_ergan"},
         "freshness": {"warn_after_hours": 1, "error_after_hours": 2}}}}), encoding="utf-8")
-    monkeypatch.setattr(observatory.config.registry, "REGISTRY_PATH", registry)
-    monkeypatch.setattr(observatory.landing, "LANDING_DIR", tmp_path / "landing")
-    return RatesSource(source_id, httpserver)
+    settings = Settings.from_env().replace(registry_path=registry, landing_dir=tmp_path / "landing")
+    return RatesSource(source_id, httpserver, settings)
 
 
 def band_results(dsn: str, source_id: str, day: int) -> list[tuple]:
@@ -109,20 +106,16 @@ def test_a_batch_that_grows_past_the_band_is_quarantined(rates: RatesSource, war
     assert published(warehouse_dsn, source_id)[0] == 72
 
 
-def test_the_band_is_configured_by_the_suite_meta(rates: RatesSource, warehouse_dsn: str, tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_band_is_configured_by_the_suite_meta(rates: RatesSource, warehouse_dsn: str, tmp_path: Path) -> None:
     """The same +25% change passes the shipped suite (±50%) and fails a copy of it whose band is ±10%."""
-    import observatory.quality.gate
-
     source_id = rates.source_id
     rates.run(0, eurostat_tsv(geos=4))
     assert rates.run(1, eurostat_tsv(geos=5)) == 90
-    shipped = json.loads((observatory.quality.gate.EXPECTATIONS_DIR / "eurostat_rates.json").read_text())
+    shipped = json.loads((rates.settings.expectations_dir / "eurostat_rates.json").read_text())
     (tmp_path / "eurostat_rates.json").write_text(json.dumps(
         {**shipped, "meta": {**shipped["meta"], "row_count_band": {"max_relative_change": 0.1}}}))
-    monkeypatch.setattr(observatory.quality.gate, "EXPECTATIONS_DIR", tmp_path)
     with pytest.raises(QualityGateFailed, match=r"±10% of the 90 rows .* \(81\.\.99\)"):
-        rates.run(2, eurostat_tsv(geos=4))  # 72 rows: -20%
+        rates.run(2, eurostat_tsv(geos=4), rates.settings.replace(expectations_dir=tmp_path))  # 72 rows: -20%
     assert band_results(warehouse_dsn, source_id, 2) == [(False, "72")]
 
 
@@ -136,7 +129,7 @@ def test_every_expectation_is_stored_with_its_observed_value(rates: RatesSource,
     source_id = rates.source_id
     rates.run(0, eurostat_tsv(geos=4))
     rates.run(1, eurostat_tsv(geos=4, version=2))
-    shipped = suite_document("eurostat_rates")
+    shipped = suite_document("eurostat_rates", rates.settings.expectations_dir)
     with psycopg.connect(warehouse_dsn) as conn:
         rows = conn.execute("""select suite, expectation, column_name, success, observed_value, validated_at
                                from audit.validation_result where load_id = %s""",
@@ -207,10 +200,9 @@ def test_without_a_webhook_the_notification_goes_to_the_log_file(monkeypatch: py
 
 def test_the_default_log_file_is_in_the_local_folder(monkeypatch: pytest.MonkeyPatch) -> None:
     from observatory.airflow.notify import notification_log
-    from observatory.config.settings import LOCAL_DIR
 
     monkeypatch.delenv("OBSERVATORY_NOTIFY_LOG", raising=False)
-    assert notification_log() == LOCAL_DIR / "notifications.log"
+    assert notification_log() == Settings.from_env().local_dir / "notifications.log"
 
 
 def test_a_failing_webhook_falls_back_to_the_log_without_leaking_its_url(httpserver: HTTPServer, tmp_path: Path,
@@ -280,14 +272,15 @@ def test_data_docs_show_the_published_rows_validated_by_their_suite(rates: Rates
 
     source_id = rates.source_id
     rates.run(0, eurostat_tsv(geos=4))
-    index = build_data_docs(tmp_path / "datadocs")
+    index = build_data_docs(tmp_path / "datadocs", rates.settings)
     assert index == tmp_path / "datadocs" / "index.html"
     pages = [path.relative_to(index.parent).as_posix() for path in index.parent.rglob("*.html")]
     assert "expectations/eurostat_rates.html" in pages
     [validation] = [page for page in pages if page.startswith("validations/eurostat_rates/")]
     text = " ".join(re.sub(r"<[^>]+>", " ", (index.parent / validation).read_text(encoding="utf-8")).split())
     assert f"Data asset: {source_id} Status: Succeeded" in text
-    checks = len(suite_document("eurostat_rates")["expectations"])  # the suite without the band
+    suite = suite_document("eurostat_rates", rates.settings.expectations_dir)
+    checks = len(suite["expectations"])  # the suite without the band
     assert f"Evaluated Expectations {checks} Successful Expectations {checks}" in text
     assert "Must have greater than or equal to 1 rows. 72" in text  # observed on the 72 published rows
     assert validation.split("/")[-1] == f"warehouse-{source_id}.html" and validation in index.read_text()

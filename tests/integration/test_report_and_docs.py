@@ -20,6 +20,7 @@ import psycopg
 import pytest
 
 from observatory import pipeline
+from observatory.config.settings import Settings
 from observatory_dev.docs_site import dbt_command
 
 DAY = datetime(2026, 4, 1, tzinfo=UTC)
@@ -29,12 +30,9 @@ SOURCES = ("eurostat_lfsa_ergan", "eurostat_lfsa_urgan", "funding_esf_berlin")
 @pytest.fixture(scope="module")
 def built_marts(warehouse_dsn: str, sample_base_url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
     """Collected with observatory.pipeline, transformed with dbt build (into a temporary target path)."""
-    import observatory.landing
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(observatory.landing, "LANDING_DIR", tmp_path_factory.mktemp("landing"))
-        for source_id in SOURCES:
-            assert pipeline.run_source(source_id, DAY) > 0
+    settings = Settings.from_env().replace(landing_dir=tmp_path_factory.mktemp("landing"))
+    for source_id in SOURCES:
+        assert pipeline.run_source(source_id, DAY, settings) > 0
     with tempfile.TemporaryDirectory() as target:
         dbt_command(["build", "--select", "+mart_integration_scoreboard +fct_indicator_observation +fct_funding "
                      "+dim_indicator", "--indirect-selection", "cautious", "--target-path", target], warehouse_dsn)
@@ -161,11 +159,11 @@ def test_state_comparison_selects_a_changed_model_and_its_descendants_only(built
 
 def test_analyst_templates_parse_with_their_tests_and_pass_the_sql_rules(warehouse_dsn: str, tmp_path: Path) -> None:
     """dbt_project/templates filled in as its README says, inside a copy of the dbt project."""
-    from observatory.config.settings import DBT_PROJECT_DIR, PROJECT_ROOT
+    settings = Settings.from_env()
     from observatory.warehouse.connection import dbt_env
 
     project = tmp_path / "dbt_project"
-    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    shutil.copytree(settings.dbt_project_dir, project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
     values = {"__source__": "template_check", "__raw_table__": "eurostat_observation", "__entities__": "rows",
               "__entity__": "template_row"}
     placed = {"staging/stg_source__entity.sql": "staging/template_check/stg_template_check__rows.sql",
@@ -174,7 +172,7 @@ def test_analyst_templates_parse_with_their_tests_and_pass_the_sql_rules(warehou
               "marts/fct_entity.sql": "marts/fct_template_row.sql",
               "marts/_entity__models.yml": "marts/_template_row__models.yml"}
     for template, destination in placed.items():
-        text = (DBT_PROJECT_DIR / "templates" / template).read_text()
+        text = (settings.dbt_project_dir / "templates" / template).read_text()
         for placeholder, value in values.items():
             text = text.replace(placeholder, value)
         assert "__" not in re.sub(r"stg_template_check__rows|_template_check__|_template_row__", "", text)
@@ -192,7 +190,8 @@ def test_analyst_templates_parse_with_their_tests_and_pass_the_sql_rules(warehou
     assert tests == {"unique", "not_null"}
     assert "source.observatory.template_check.eurostat_observation" in manifest["sources"]
 
-    config = (PROJECT_ROOT / ".sqlfluff").read_text().replace("project_dir = dbt_project", f"project_dir = {project}")
+    config = (settings.project_root / ".sqlfluff").read_text()
+    config = config.replace("project_dir = dbt_project", f"project_dir = {project}")
     config = config.replace("profiles_dir = dbt_project", f"profiles_dir = {project}")
     (tmp_path / ".sqlfluff").write_text(config)
     lint = subprocess.run(

@@ -13,23 +13,20 @@ import psycopg
 import pytest
 
 from observatory import pipeline
-from observatory.config.settings import DBT_PROJECT_DIR
+from observatory.config.settings import Settings
 from observatory.warehouse.connection import dbt_env
 
 DAY = datetime(2026, 3, 10, tzinfo=UTC)
 SOURCES = ("reports_city_network_updates", "reports_city_network_feed")
 
+SETTINGS = Settings.from_env()
+
 
 @pytest.fixture(scope="module")
 def published(warehouse_dsn, sample_base_url, tmp_path_factory) -> dict[str, int]:
     """Both report sources collected and published once (landing zone of their own)."""
-    import observatory.landing
-
-    landing, observatory.landing.LANDING_DIR = observatory.landing.LANDING_DIR, tmp_path_factory.mktemp("landing")
-    try:
-        return {source_id: pipeline.run_source(source_id, DAY) for source_id in SOURCES}
-    finally:
-        observatory.landing.LANDING_DIR = landing
+    settings = Settings.from_env().replace(landing_dir=tmp_path_factory.mktemp("landing"))
+    return {source_id: pipeline.run_source(source_id, DAY, settings) for source_id in SOURCES}
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +34,8 @@ def report_marts(published, warehouse_dsn, tmp_path_factory) -> str:
     """`dbt build` of the report models (and what they need) into the test database."""
     target = tmp_path_factory.mktemp("dbt_target")
     result = subprocess.run(
-        [str(Path(sys.executable).with_name("dbt")), "build", "--project-dir", str(DBT_PROJECT_DIR),
-         "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target), "--log-path", str(target),
+        [str(Path(sys.executable).with_name("dbt")), "build", "--project-dir", str(SETTINGS.dbt_project_dir),
+         "--profiles-dir", str(SETTINGS.dbt_project_dir), "--target-path", str(target), "--log-path", str(target),
          "--select", "+dim_document", "+fct_report_fact", "+int_report_events", "+mart_city_engagement",
          "--indirect-selection", "cautious"],
         env={**os.environ, **dbt_env(warehouse_dsn)}, capture_output=True, text=True,
@@ -68,7 +65,7 @@ def test_both_sources_publish_the_three_reports_with_facts(published, warehouse_
 def test_the_feed_itself_is_landed_and_logged(published, warehouse_dsn) -> None:
     logged = rows(warehouse_dsn, "select resource, media_type, outcome from audit.fetch_log where load_id = %s "
                                  "order by fetch_id", pipeline.load_id_for("reports_city_network_feed", DAY))
-    assert logged[0] == ("tests/fixtures/reports/city_network_updates.rss", "application/rss+xml", "fetched")
+    assert logged[0] == ("sample_data/reports/city_network_updates.rss", "application/rss+xml", "fetched")
     assert [resource for resource, _, _ in logged[1:]] == [
         "sample_data/reports/mc2cm_days_2021_concept_note.txt",
         "sample_data/reports/ec_action_plan_integration_2021_2027_slides.txt",

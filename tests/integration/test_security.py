@@ -285,7 +285,7 @@ def test_a_feed_declaring_entities_is_refused(httpserver: HTTPServer) -> None:
 
     httpserver.expect_request("/news.rss").respond_with_data(BILLION_LAUGHS, content_type="application/rss+xml")
     with http_session() as session, pytest.raises(FetchError, match="(?i)entit"):
-        fetch_feed_at(session, httpserver.url_for("/news.rss"))
+        fetch_feed_at(session, httpserver.url_for("/news.rss"), PROJECT)
 
 
 # --- the landing zone --------------------------------------------------------------------------------------
@@ -293,12 +293,11 @@ def test_a_feed_declaring_entities_is_refused(httpserver: HTTPServer) -> None:
 
 @pytest.mark.parametrize("path", ["/../../etc/passwd", "/files/..%2F..%2Fetc%2Fpasswd"])
 def test_landing_names_come_from_content_hashes(path: str, warehouse_dsn: str, httpserver: HTTPServer,
-                                                tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+                                                tmp_path: Path) -> None:
     """A URL that tries to climb out of the landing zone lands under landing/<source>/<sha[:2]>/<sha> like any
     other; nothing is written anywhere else."""
-    import observatory.config.registry
-    import observatory.landing
     from observatory import pipeline
+    from observatory.config.settings import Settings
 
     payload = b"root:x:0:0:root:/root:/bin/bash\n"
     httpserver.expect_request(re.compile(r".*passwd$")).respond_with_data(payload, content_type="text/plain")
@@ -309,9 +308,8 @@ def test_landing_names_come_from_content_hashes(path: str, warehouse_dsn: str, h
         "publisher": "tests", "urls": [f"http://127.0.0.1:{httpserver.port}{path}"],
         "freshness": {"warn_after_hours": 1, "error_after_hours": 2}}}}))
     landing = tmp_path / "zone" / "landing"
-    monkeypatch.setattr(observatory.config.registry, "REGISTRY_PATH", registry)
-    monkeypatch.setattr(observatory.landing, "LANDING_DIR", landing)
-    [landed] = pipeline.fetch("traversal_probe", datetime(2026, 7, 1, tzinfo=UTC))
+    settings = Settings.from_env().replace(registry_path=registry, landing_dir=landing)
+    [landed] = pipeline.fetch("traversal_probe", datetime(2026, 7, 1, tzinfo=UTC), settings)
     digest = hashlib.sha256(payload).hexdigest()
     assert landed["content_sha256"] == digest and landed["resource_name"] == "passwd"
     written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())

@@ -78,10 +78,10 @@ def test_max_entries_keeps_the_first_entries(tmp_path, served_atom_feed) -> None
 
 
 def test_local_rss_feed_links_local_files_relative_to_the_feed(tmp_path) -> None:
-    source = feed_source(tmp_path, 'paths: ["tests/fixtures/reports/city_network_updates.rss"]')
+    source = feed_source(tmp_path, 'paths: ["sample_data/reports/city_network_updates.rss"]')
     feed, *documents = fetch_all(source)
     assert (feed.resource, feed.media_type) == (
-        "tests/fixtures/reports/city_network_updates.rss", "application/rss+xml")
+        "sample_data/reports/city_network_updates.rss", "application/rss+xml")
     assert [document.resource for document in documents] == [
         "sample_data/reports/mc2cm_days_2021_concept_note.txt",
         "sample_data/reports/ec_action_plan_integration_2021_2027_slides.txt",
@@ -123,6 +123,6 @@ def test_feed_source_needs_urls_or_paths(tmp_path) -> None:
 
 
 def test_the_document_parser_lands_no_row_for_a_feed() -> None:
-    payload = (FIXTURES / "city_network_updates.rss").read_bytes()
+    payload = (REPORTS / "city_network_updates.rss").read_bytes()
     assert list(parse(payload, {"resource_name": "city_network_updates.rss",
                                 "media_type": "application/rss+xml"})) == []

@@ -6,11 +6,12 @@ import yaml
 
 from observatory.cli import main
 from observatory.config.registry import load_registry
-from observatory.quality.freshness import DBT_SOURCES_PATH, dbt_sources_yaml
+from observatory.config.settings import Settings
+from observatory.quality.freshness import dbt_sources_up_to_date, dbt_sources_yaml
 
 
 def test_committed_dbt_source_file_is_generated_from_the_registry() -> None:
-    assert DBT_SOURCES_PATH.read_text(encoding="utf-8") == dbt_sources_yaml(load_registry()), (
+    assert Settings.from_env().dbt_sources_path.read_text(encoding="utf-8") == dbt_sources_yaml(load_registry()), (
         "run `observatory freshness-sources` after changing sources.yml")
     assert main(["freshness-sources", "--check"]) == 0
 
@@ -51,10 +52,12 @@ sources:
 
 
 def test_check_fails_on_a_stale_file(tmp_path, monkeypatch, capsys) -> None:
-    import observatory.quality.freshness
-
-    stale = tmp_path / "_registry__sources.yml"
-    stale.write_text(DBT_SOURCES_PATH.read_text(encoding="utf-8").replace("count: 720", "count: 721", 1))
-    monkeypatch.setattr(observatory.quality.freshness, "DBT_SOURCES_PATH", stale)
+    settings = Settings.from_env()
+    stale_project = tmp_path / "dbt_project"
+    stale = stale_project / "models" / "staging" / "_registry__sources.yml"
+    stale.parent.mkdir(parents=True)
+    stale.write_text(settings.dbt_sources_path.read_text(encoding="utf-8").replace("count: 720", "count: 721", 1))
+    assert not dbt_sources_up_to_date(settings.replace(dbt_project_dir=stale_project))
+    monkeypatch.setenv("OBSERVATORY_DBT_PROJECT_DIR", str(stale_project))
     assert main(["freshness-sources", "--check"]) == 1
     assert "is stale" in capsys.readouterr().err

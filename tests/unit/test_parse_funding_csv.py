@@ -14,6 +14,7 @@ from observatory.warehouse.raw_tables import RAW_TABLES
 
 PROJECT = Path(__file__).resolve().parents[2]
 FIXTURES = PROJECT / "tests" / "fixtures" / "funding"
+SAMPLES = PROJECT / "sample_data" / "funding"  # the demo's funding files
 COLUMNS = RAW_TABLES[RAW_TABLE].column_names
 
 BERLIN = {
@@ -79,9 +80,9 @@ BRUSSELS = {
 }
 
 
-def rows(name: str, options: dict) -> list[dict]:
-    """Parse a fixture into dicts keyed by raw-table column."""
-    return [dict(zip(COLUMNS, row, strict=True)) for row in parse((FIXTURES / name).read_bytes(), options)]
+def rows(name: str, options: dict, folder: Path = FIXTURES) -> list[dict]:
+    """Parse a fixture (or a sample file) into dicts keyed by raw-table column."""
+    return [dict(zip(COLUMNS, row, strict=True)) for row in parse((folder / name).read_bytes(), options)]
 
 
 def test_registered_as_format() -> None:
@@ -158,7 +159,7 @@ def test_year_only_date_rejected_unless_allowed() -> None:
 
 
 def test_wales_pound_symbol_and_dot_thousands() -> None:
-    wales = rows("esif_wales_shape.csv", WALES)
+    wales = rows("esif_wales_shape.csv", WALES, SAMPLES)
     assert len(wales) == 7
     assert wales[0]["amount"] == Decimal(4578474) and wales[0]["currency"] == "GBP"
     assert wales[-1]["amount"] == Decimal("112259800.00")
@@ -170,7 +171,7 @@ def test_wales_pound_symbol_and_dot_thousands() -> None:
 
 
 def test_cp1252_semicolon_fallback() -> None:
-    brussels = rows("erdf_brussels_cp1252_semicolon.csv", BRUSSELS)
+    brussels = rows("erdf_brussels_cp1252_semicolon.csv", BRUSSELS, SAMPLES)
     assert len(brussels) == 3
     assert brussels[1]["operation_title"] == "Économie sociale – ateliers de formation"
     assert brussels[2]["beneficiary_name"] == "Atelier « Molenbeek » asbl"
@@ -182,7 +183,7 @@ def test_cp1252_semicolon_fallback() -> None:
 
 def test_configured_encoding_is_strict() -> None:
     with pytest.raises(ParseError, match="not valid utf-8"):
-        rows("erdf_brussels_cp1252_semicolon.csv", {**BRUSSELS, "encoding": "utf-8"})
+        rows("erdf_brussels_cp1252_semicolon.csv", {**BRUSSELS, "encoding": "utf-8"}, SAMPLES)
 
 
 def test_bom_and_crlf_header() -> None:
@@ -291,8 +292,8 @@ def test_beneficiary_city_from_location_else_default_city() -> None:
         ("Luxembourg", "Luxembourg"), ("Luxembourg", "Luxembourg"), ("Luxembourg", "Luxembourg"),
         ("Wiltz", "Wiltz"), ("Perl (D)", None), ("Esch-sur-Sûre", None), ("Luxembourg", "Luxembourg"),
         ("Differdange", "Differdange")]
-    assert [r["city_name"] for r in rows("esif_wales_shape.csv", WALES)] == [None] * 7  # regions, not cities
-    brussels = rows("erdf_brussels_cp1252_semicolon.csv", BRUSSELS)
+    assert [r["city_name"] for r in rows("esif_wales_shape.csv", WALES, SAMPLES)] == [None] * 7  # regions, not cities
+    brussels = rows("erdf_brussels_cp1252_semicolon.csv", BRUSSELS, SAMPLES)
     assert [(r["city_name"], r["geonames_id"]) for r in brussels] == [
         ("Anderlecht", 2803201), ("Saint-Gilles", 2787413), ("Molenbeek-Saint-Jean", 2791018)]
 

@@ -19,8 +19,9 @@ def test_project_registry_has_a_source_of_each_kind() -> None:
 @pytest.mark.parametrize("source", load_registry(PROJECT / "sources.yml").sources.values(), ids=lambda s: s.source_id)
 def test_every_source_has_a_parser_and_a_buildable_suite(source) -> None:
     assert parser_for(source.format).RAW_TABLE == FORMATS[source.format] == source.raw_table
-    assert suite_path(source.suite).exists()
-    assert len(load_suite(source.suite).expectations) >= 5
+    expectations_dir = PROJECT / "expectations"
+    assert suite_path(source.suite, expectations_dir).exists()
+    assert len(load_suite(source.suite, expectations_dir).expectations) >= 5
 
 
 def write(tmp_path: Path, text: str) -> Path:

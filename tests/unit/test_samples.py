@@ -8,11 +8,13 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from observatory.config.settings import SAMPLE_DATA_DIR
+from observatory.config.settings import Settings
 from observatory_dev.sample_server import QueryError, serve_directory, socrata_page
 
+SAMPLE_DATA = Settings.from_env().sample_data_dir
+
 COHESION = "/funding/cohesiondata/resource/557j-pmg8.json"
-RECORDS = json.loads((SAMPLE_DATA_DIR / COHESION.lstrip("/")).read_text(encoding="utf-8"))
+RECORDS = json.loads((SAMPLE_DATA / COHESION.lstrip("/")).read_text(encoding="utf-8"))
 ITALIAN = [r["beneficiary_name"] for r in RECORDS if r["country"] == "Italy"]
 
 
@@ -58,7 +60,7 @@ def test_queries_the_server_cannot_answer_fail(base_url: str, query: dict, messa
 
 def test_other_files_are_served_as_they_are(base_url: str) -> None:
     response = requests.get(f"{base_url}/funding/esf_berlin_shape.csv", params={"$limit": 1}, timeout=10)
-    assert response.content == (SAMPLE_DATA_DIR / "funding" / "esf_berlin_shape.csv").read_bytes()
+    assert response.content == (SAMPLE_DATA / "funding" / "esf_berlin_shape.csv").read_bytes()
     assert requests.get(f"{base_url}/funding/cohesiondata/resource/nope.json", timeout=10).status_code == 404
 
 

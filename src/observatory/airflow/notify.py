@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from observatory.config.settings import LOCAL_DIR
+from observatory.config.settings import Settings
 
 URL_ENV = "OBSERVATORY_NOTIFY_URL"
 LOG_ENV = "OBSERVATORY_NOTIFY_LOG"
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 def notification_log() -> Path:
     """Where notifications go when there is no webhook (or it failed)."""
-    return Path(os.environ.get(LOG_ENV, LOCAL_DIR / "notifications.log"))
+    return Path(os.environ.get(LOG_ENV, Settings.from_env().local_dir / "notifications.log"))
 
 
 def failure_notification(context: Mapping[str, Any]) -> dict[str, Any]:

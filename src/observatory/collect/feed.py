@@ -42,11 +42,11 @@ def collect(source) -> Iterator[tuple[str, Callable[[], Fetched]]]:
     locations = source.resolved_urls() or [path.as_uri() for path in source.resolved_paths()]
     with http_session() as session:
         for location in locations:
-            fetch_feed = cache(partial(fetch_feed_at, session, location))
+            fetch_feed = cache(partial(fetch_feed_at, session, location, source.project_root))
             yield location, fetch_feed
             links = document_links(fetch_feed(), location)
             for link in links[:max_entries] if max_entries is not None else links:
-                yield link, partial(fetch_location, session, link)
+                yield link, partial(fetch_location, session, link, source.project_root)
 
 
 def refuse_xml_entities(fetched: Fetched) -> None:
@@ -60,9 +60,9 @@ def refuse_xml_entities(fetched: Fetched) -> None:
         pass  # not well-formed XML: feedparser's lenient parsing decides
 
 
-def fetch_feed_at(session: requests.Session, location: str) -> Fetched:
+def fetch_feed_at(session: requests.Session, location: str, project_root: Path) -> Fetched:
     """The feed at ``location`` with its feed media type; ``FetchError`` if it is not RSS or Atom."""
-    fetched = fetch_location(session, location)
+    fetched = fetch_location(session, location, project_root)
     refuse_xml_entities(fetched)
     parsed = feedparser.parse(fetched.payload)
     family = next((name for name in FEED_MEDIA_TYPES if parsed.version.startswith(name)), None)
@@ -97,11 +97,11 @@ def document_links(feed: Fetched, location: str) -> list[str]:
     return links
 
 
-def fetch_location(session: requests.Session, url: str) -> Fetched:
-    """GET an HTTP(S) URL through ``session``, or read a ``file:`` URL."""
+def fetch_location(session: requests.Session, url: str, project_root: Path) -> Fetched:
+    """GET an HTTP(S) URL through ``session``, or read a ``file:`` URL (named relative to ``project_root``)."""
     if urlsplit(url).scheme == "file":
         try:
-            return read_file(Path(unquote(urlsplit(url).path)))
+            return read_file(Path(unquote(urlsplit(url).path)), project_root)
         except OSError as exc:
             raise FetchError(f"{url}: {exc.strerror or exc}") from exc
     return fetch_url(session, url)

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from observatory.config.settings import PROJECT_ROOT, REGISTRY_PATH
+from observatory.config.settings import Settings
 from observatory.parse import FORMATS
 
 KINDS = ("indicators", "reports", "events", "funding")
@@ -55,6 +55,7 @@ class Source:
     collector: str = "http"
     collect: dict[str, Any] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
+    project_root: Path = field(default=Path("."), compare=False, repr=False)  # relative ``paths`` start here
 
     @property
     def raw_table(self) -> str:
@@ -73,7 +74,7 @@ class Source:
         found: list[Path] = []
         for pattern in self.paths:
             pattern = expand_env(pattern, where=f"{self.source_id}.paths")
-            base = Path(pattern) if Path(pattern).is_absolute() else PROJECT_ROOT / pattern
+            base = Path(pattern) if Path(pattern).is_absolute() else self.project_root / pattern
             matches = sorted(base.parent.glob(base.name))
             if not matches:
                 raise RegistryError(f"source {self.source_id!r}: paths pattern {pattern!r} matches no file")
@@ -107,18 +108,21 @@ def expand_env(value: str, *, where: str) -> str:
     return ENV_REFERENCE.sub(replace, value)
 
 
-def load_registry(path: Path | None = None) -> Registry:
-    """Read and validate the registry file."""
-    path = path or REGISTRY_PATH
+def load_registry(path: Path | None = None, settings: Settings | None = None) -> Registry:
+    """Read and validate the registry file (``path``, else the settings' registry)."""
+    settings = settings or Settings.from_env()
+    path = path or settings.registry_path
     document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     defaults = document.get("defaults", {})
     entries = document.get("sources")
     if not isinstance(entries, dict) or not entries:
         raise RegistryError(f"{path}: 'sources' must be a non-empty mapping of source_id to entry")
-    return Registry({source_id: _source(source_id, entry, defaults) for source_id, entry in entries.items()})
+    return Registry(
+        {source_id: _source(source_id, entry, defaults, settings.project_root) for source_id, entry in entries.items()}
+    )
 
 
-def _source(source_id: str, entry: Any, defaults: dict[str, Any]) -> Source:
+def _source(source_id: str, entry: Any, defaults: dict[str, Any], project_root: Path) -> Source:
     def fail(field_name: str, problem: str) -> RegistryError:
         return RegistryError(f"source {source_id!r}, field {field_name!r}: {problem}")
 
@@ -127,7 +131,7 @@ def _source(source_id: str, entry: Any, defaults: dict[str, Any]) -> Source:
     if not isinstance(entry, dict):
         raise fail("(entry)", "must be a mapping")
     merged = {**defaults, **entry}
-    unknown = set(entry) - set(Source.__dataclass_fields__) - {"retry_delay_minutes", "source_id"}
+    unknown = set(entry) - (set(Source.__dataclass_fields__) - {"project_root"}) - {"retry_delay_minutes", "source_id"}
     if unknown:
         raise fail(sorted(unknown)[0], "unknown field")
     for required in ("kind", "format", "description", "publisher", "suite"):
@@ -169,4 +173,5 @@ def _source(source_id: str, entry: Any, defaults: dict[str, Any]) -> Source:
         collector=collector,
         collect=dict(merged.get("collect") or {}),
         tags=tuple(merged.get("tags") or ()),
+        project_root=project_root,
     )

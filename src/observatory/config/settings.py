@@ -1,16 +1,60 @@
-"""Where things live. Every path can be moved with an environment variable; defaults are project-relative."""
+"""Where things live: one ``Settings`` object, read from the environment, passed to the code that needs a path.
+
+Every path can be moved with an environment variable; the defaults are project-relative. Code takes a
+``Settings`` (defaulting to ``Settings.from_env()`` at call time, never at import time), so a test or the fault
+lab builds its own with ``Settings.from_env().replace(landing_dir=...)`` instead of patching module globals.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
-PROJECT_ROOT = Path(os.environ.get("OBSERVATORY_HOME", Path(__file__).resolve().parents[3]))
-LOCAL_DIR = Path(os.environ.get("OBSERVATORY_LOCAL_DIR", PROJECT_ROOT / ".local"))
-LANDING_DIR = Path(os.environ.get("OBSERVATORY_LANDING_DIR", LOCAL_DIR / "landing"))
-REGISTRY_PATH = Path(os.environ.get("OBSERVATORY_REGISTRY", PROJECT_ROOT / "sources.yml"))
-EXPECTATIONS_DIR = Path(os.environ.get("OBSERVATORY_EXPECTATIONS_DIR", PROJECT_ROOT / "expectations"))
-DBT_PROJECT_DIR = Path(os.environ.get("OBSERVATORY_DBT_PROJECT_DIR", PROJECT_ROOT / "dbt_project"))
-SAMPLE_DATA_DIR = PROJECT_ROOT / "sample_data"
-DAGS_DIR = PROJECT_ROOT / "dags"
-PLUGINS_DIR = PROJECT_ROOT / "plugins"
+DEFAULT_PROJECT_ROOT = Path(__file__).resolve().parents[3]
+
+
+@dataclass(frozen=True)
+class Settings:
+    project_root: Path  # OBSERVATORY_HOME
+    local_dir: Path  # OBSERVATORY_LOCAL_DIR: local state (warehouse cluster, Airflow home, docs, report)
+    landing_dir: Path  # OBSERVATORY_LANDING_DIR: the raw landing zone
+    registry_path: Path  # OBSERVATORY_REGISTRY: the source registry (sources.yml)
+    expectations_dir: Path  # OBSERVATORY_EXPECTATIONS_DIR: the GX suites
+    dbt_project_dir: Path  # OBSERVATORY_DBT_PROJECT_DIR
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        root = Path(env.get("OBSERVATORY_HOME", DEFAULT_PROJECT_ROOT))
+        local = Path(env.get("OBSERVATORY_LOCAL_DIR", root / ".local"))
+        return cls(
+            project_root=root,
+            local_dir=local,
+            landing_dir=Path(env.get("OBSERVATORY_LANDING_DIR", local / "landing")),
+            registry_path=Path(env.get("OBSERVATORY_REGISTRY", root / "sources.yml")),
+            expectations_dir=Path(env.get("OBSERVATORY_EXPECTATIONS_DIR", root / "expectations")),
+            dbt_project_dir=Path(env.get("OBSERVATORY_DBT_PROJECT_DIR", root / "dbt_project")),
+        )
+
+    def replace(self, **changes: Path) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def sample_data_dir(self) -> Path:
+        return self.project_root / "sample_data"
+
+    @property
+    def dags_dir(self) -> Path:
+        return self.project_root / "dags"
+
+    @property
+    def plugins_dir(self) -> Path:
+        return self.project_root / "plugins"
+
+    @property
+    def dbt_sources_path(self) -> Path:
+        """dbt's source file generated from the registry's freshness thresholds."""
+        return self.dbt_project_dir / "models" / "staging" / "_registry__sources.yml"

@@ -16,7 +16,7 @@ import psycopg
 from psycopg import sql
 
 from observatory.config.registry import Source, load_registry
-from observatory.config.settings import LOCAL_DIR
+from observatory.config.settings import Settings
 from observatory.quality.gate import load_suite, sqlalchemy_url
 from observatory.warehouse import connection
 from observatory.warehouse.raw_tables import RAW_TABLES
@@ -24,8 +24,8 @@ from observatory.warehouse.raw_tables import RAW_TABLES
 SITE_NAME = "observatory"
 
 
-def datadocs_dir() -> Path:
-    return Path(os.environ.get("OBSERVATORY_DATADOCS_DIR", LOCAL_DIR / "datadocs"))
+def datadocs_dir(settings: Settings) -> Path:
+    return Path(os.environ.get("OBSERVATORY_DATADOCS_DIR", settings.local_dir / "datadocs"))
 
 
 def published_rows_query(conn: psycopg.Connection, source: Source) -> str | None:
@@ -40,15 +40,16 @@ def published_rows_query(conn: psycopg.Connection, source: Source) -> str | None
         table, sql.Literal(source.source_id)).as_string(conn)
 
 
-def build_data_docs(target: Path | None = None) -> Path:
+def build_data_docs(target: Path | None = None, settings: Settings | None = None) -> Path:
     """Validate every source's published rows with its suite and render the Data Docs site into ``target``;
     returns the site's ``index.html``."""
     import great_expectations as gx
     from great_expectations.checkpoint import UpdateDataDocsAction
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    target = target or datadocs_dir()
-    sources = list(load_registry().sources.values())
+    settings = settings or Settings.from_env()
+    target = target or datadocs_dir(settings)
+    sources = list(load_registry(settings=settings).sources.values())
     with connection.connect() as conn:
         queries = {source.source_id: published_rows_query(conn, source) for source in sources}
     context = gx.get_context(mode="ephemeral")
@@ -61,7 +62,8 @@ def build_data_docs(target: Path | None = None) -> Path:
         "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
     })
     datasource = context.data_sources.add_postgres(name="warehouse", connection_string=sqlalchemy_url(connection.dsn()))
-    suites = {name: context.suites.add(load_suite(name)) for name in sorted({source.suite for source in sources})}
+    suites = {name: context.suites.add(load_suite(name, settings.expectations_dir))
+              for name in sorted({source.suite for source in sources})}
     definitions = [
         context.validation_definitions.add(gx.ValidationDefinition(
             name=source.source_id,

@@ -1,7 +1,7 @@
 """Source freshness: dbt checks every registry entry against the thresholds of its ``freshness`` field.
 
 ``sources.yml`` is the one place the thresholds live. ``observatory freshness-sources`` writes them into the dbt
-source file :data:`DBT_SOURCES_PATH`: one table of the dbt source ``registry`` per registry entry, measured on
+source file ``Settings.dbt_sources_path``: one table of the dbt source ``registry`` per registry entry, measured on
 ``audit.batch`` (when a batch of the entry was last published, or last found unchanged at the publisher). A test
 fails when that file is stale. The daily ``data_health`` DAG runs ``dbt source freshness`` through cosmos and
 stores dbt's results in ``audit.source_freshness`` with :func:`store_freshness_results`.
@@ -16,10 +16,9 @@ from typing import Any
 import yaml
 
 from observatory.config.registry import Registry, load_registry
-from observatory.config.settings import DBT_PROJECT_DIR
+from observatory.config.settings import Settings
 
 DBT_SOURCE_NAME = "registry"
-DBT_SOURCES_PATH = DBT_PROJECT_DIR / "models" / "staging" / "_registry__sources.yml"
 HEADER = ("# Generated from sources.yml by `observatory freshness-sources`: edit the registry, not this file\n"
           "# (tests/unit/test_freshness.py fails when it is stale).\n")
 
@@ -52,14 +51,17 @@ def dbt_sources_yaml(registry: Registry) -> str:
     return HEADER + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120)
 
 
-def dbt_sources_up_to_date(path: Path | None = None) -> bool:
+def dbt_sources_up_to_date(settings: Settings | None = None) -> bool:
     """Whether the committed dbt source file is what the registry generates."""
-    path = path or DBT_SOURCES_PATH
-    return path.is_file() and path.read_text(encoding="utf-8") == dbt_sources_yaml(load_registry())
+    settings = settings or Settings.from_env()
+    path = settings.dbt_sources_path
+    return path.is_file() and path.read_text(encoding="utf-8") == dbt_sources_yaml(load_registry(settings=settings))
 
 
-def write_dbt_sources(path: Path = DBT_SOURCES_PATH) -> Path:
-    path.write_text(dbt_sources_yaml(load_registry()), encoding="utf-8")
+def write_dbt_sources(settings: Settings | None = None) -> Path:
+    settings = settings or Settings.from_env()
+    path = settings.dbt_sources_path
+    path.write_text(dbt_sources_yaml(load_registry(settings=settings)), encoding="utf-8")
     return path
 
 

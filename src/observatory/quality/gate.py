@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 from psycopg import sql
 
-from observatory.config.settings import EXPECTATIONS_DIR
 from observatory.warehouse.raw_tables import RAW_TABLES
 
 if TYPE_CHECKING:
@@ -42,21 +41,21 @@ class QualityGateFailed(RuntimeError):
     """A batch broke its expectation suite; the message lists the failed expectations."""
 
 
-def suite_path(suite: str) -> Path:
-    return EXPECTATIONS_DIR / f"{suite}.json"
+def suite_path(suite: str, expectations_dir: Path) -> Path:
+    return expectations_dir / f"{suite}.json"
 
 
-def suite_document(suite: str) -> dict[str, Any]:
+def suite_document(suite: str, expectations_dir: Path) -> dict[str, Any]:
     """The suite file as written (name, meta, expectations)."""
-    return json.loads(suite_path(suite).read_text(encoding="utf-8"))
+    return json.loads(suite_path(suite, expectations_dir).read_text(encoding="utf-8"))
 
 
-def load_suite(suite: str, extra: Sequence[Expectation] = ()) -> ExpectationSuite:
+def load_suite(suite: str, expectations_dir: Path, extra: Sequence[Expectation] = ()) -> ExpectationSuite:
     """The suite as a GX ``ExpectationSuite`` (plus ``extra`` expectations); an expectation GX cannot build is an
     error, not a skip."""
     import great_expectations as gx
 
-    document = suite_document(suite)
+    document = suite_document(suite, expectations_dir)
     built = gx.ExpectationSuite(name=document["name"], expectations=[*document["expectations"], *extra],
                                 meta=document.get("meta") or {})
     if len(built.expectations) != len(document["expectations"]) + len(extra):
@@ -104,9 +103,9 @@ def previous_batch(conn: psycopg.Connection, load_id: str) -> tuple[str, int] | 
     return ", ".join(load for load, _ in published), sum(count for _, count in published)
 
 
-def row_count_band(conn: psycopg.Connection, load_id: str, suite: str) -> Expectation | None:
+def row_count_band(conn: psycopg.Connection, load_id: str, suite: str, expectations_dir: Path) -> Expectation | None:
     """The band expectation for this batch, or None (no band in the suite, or a first batch)."""
-    change = max_relative_change(suite, suite_document(suite))
+    change = max_relative_change(suite, suite_document(suite, expectations_dir))
     if change is None:
         return None
     previous = previous_batch(conn, load_id)
@@ -168,12 +167,12 @@ def record_results(conn: psycopg.Connection, load_id: str, suite: str,
     return failures
 
 
-def gate_batch(conn: psycopg.Connection, conninfo: str, load_id: str, suite: str) -> None:
+def gate_batch(conn: psycopg.Connection, conninfo: str, load_id: str, suite: str, expectations_dir: Path) -> None:
     """Validate ``stage.<load_id>`` against ``suite`` (and its row-count band); raise ``QualityGateFailed`` when it
     fails."""
     conn.execute("delete from audit.validation_result where load_id = %s", (load_id,))
-    band = row_count_band(conn, load_id, suite)
-    expectations = load_suite(suite, extra=[band] if band is not None else [])
+    band = row_count_band(conn, load_id, suite, expectations_dir)
+    expectations = load_suite(suite, expectations_dir, extra=[band] if band is not None else [])
     result = validate_table(sqlalchemy_url(conninfo), "stage", load_id, expectations)
     failures = record_results(conn, load_id, suite, result)
     conn.commit()

@@ -16,7 +16,7 @@ from pathlib import Path
 import psycopg
 from markupsafe import Markup, escape
 
-from observatory.config.settings import LOCAL_DIR
+from observatory.config.settings import Settings
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 EU27 = "EU27_2020"
@@ -270,7 +270,7 @@ def render_report(conn: psycopg.Connection, generated_at: datetime | None = None
 def write_report(target: Path | None = None, conninfo: str | None = None) -> Path:
     """Render the report from the warehouse in use (or ``conninfo``) into ``target`` (default
     ``.local/report/index.html``); returns the path."""
-    target = target or LOCAL_DIR / "report" / "index.html"
+    target = target or Settings.from_env().local_dir / "report" / "index.html"
     if conninfo is None:
         from observatory.warehouse.bootstrap import ensure_warehouse
 

@@ -15,7 +15,7 @@ import warnings
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
-from observatory.config.settings import DBT_PROJECT_DIR, LOCAL_DIR
+from observatory.config.settings import Settings
 
 DSN_ENV = "OBSERVATORY_WAREHOUSE_DSN"
 LOCAL_DATABASE = "observatory"
@@ -28,7 +28,7 @@ class WarehouseError(RuntimeError):
 
 
 def cluster_dir() -> Path:
-    return LOCAL_DIR / "postgres"
+    return Settings.from_env().local_dir / "postgres"
 
 
 def local_port() -> int:
@@ -208,5 +208,5 @@ def dbt_env(conninfo: str) -> dict[str, str]:
         "OBSERVATORY_DB_PASSWORD": parts["password"],
         "OBSERVATORY_DB_NAME": parts["dbname"],
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
+        "DBT_PROFILES_DIR": str(Settings.from_env().dbt_project_dir),
     }

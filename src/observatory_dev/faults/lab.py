@@ -310,20 +310,13 @@ def _compare(conn: psycopg.Connection, case: FaultCase, source_id: str, url: str
 def _pointed_at(env: Mapping[str, str]) -> Iterator[None]:
     """Point this process at a case's registry, landing zone, warehouse and HTTP limits, and back afterwards.
 
-    The pipeline reads the registry and the landing zone from module settings fixed at import, so those are set
-    too; child processes get the same through the environment."""
-    import observatory.config.registry
-    import observatory.landing
-
+    Every step reads its settings from the environment when it runs (``Settings.from_env()``), so the environment
+    is all there is to set; child processes get the same one."""
     saved_env = {name: os.environ.get(name) for name in env}
-    saved = (observatory.config.registry.REGISTRY_PATH, observatory.landing.LANDING_DIR)
     os.environ.update(env)
-    observatory.config.registry.REGISTRY_PATH = Path(env["OBSERVATORY_REGISTRY"])
-    observatory.landing.LANDING_DIR = Path(env["OBSERVATORY_LANDING_DIR"])
     try:
         yield
     finally:
-        observatory.config.registry.REGISTRY_PATH, observatory.landing.LANDING_DIR = saved
         for name, value in saved_env.items():
             if value is None:
                 os.environ.pop(name, None)
