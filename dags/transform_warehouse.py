@@ -37,8 +37,9 @@ def transform_warehouse():
         project_config=project_config(),
         profile_config=profile_config(),
         execution_config=ExecutionConfig(execution_mode=ExecutionMode.LOCAL),
-        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_ALL,
-                                   emit_datasets=False),
+        render_config=RenderConfig(
+            load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_ALL, emit_datasets=False
+        ),
         operator_args={"install_deps": False},
     )
 

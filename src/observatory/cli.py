@@ -16,8 +16,9 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("demo", help="run every DAG once on the bundled sample data and print what the marts hold")
     commands.add_parser("summary", help="print one line per mart: 'mart <schema>.<table> rows=<N>'")
     commands.add_parser("health", help="print the latest daily data-health summary (audit.data_health)")
-    freshness_command = commands.add_parser("freshness-sources",
-                                            help="write the registry's freshness thresholds into dbt's source file")
+    freshness_command = commands.add_parser(
+        "freshness-sources", help="write the registry's freshness thresholds into dbt's source file"
+    )
     freshness_command.add_argument("--check", action="store_true", help="exit 1 if the file is not up to date")
     extract = commands.add_parser("extract", help="print the facts found in documents as JSON Lines")
     extract.add_argument("paths", nargs="+")
@@ -43,8 +44,11 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 from observatory_dev.demo import run_demo
             except ModuleNotFoundError:  # the production image installs the runtime package only
-                print("observatory demo: the demo is development tooling (src/observatory_dev): run it from a "
-                      "checkout with `make demo`", file=sys.stderr)
+                print(
+                    "observatory demo: the demo is development tooling (src/observatory_dev): run it from a "
+                    "checkout with `make demo`",
+                    file=sys.stderr,
+                )
                 return 1
             run_demo()
         elif args.command == "summary":
@@ -63,8 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             settings = Settings.from_env()
             if args.check:
                 if not freshness.dbt_sources_up_to_date(settings):
-                    print(f"{settings.dbt_sources_path} is stale: run `observatory freshness-sources`",
-                          file=sys.stderr)
+                    print(f"{settings.dbt_sources_path} is stale: run `observatory freshness-sources`", file=sys.stderr)
                     return 1
                 print(f"{settings.dbt_sources_path} is up to date")
             else:

@@ -75,22 +75,42 @@ class LandingZone:
             kept = last_fetch(conn, source_id, fetched.resource)
             if kept is None:
                 raise LandingError(f"{fetched.resource}: HTTP 304 Not Modified, but it was never fetched before")
-            record = FetchRecord(kept.content_sha256, kept.byte_count, kept.media_type,
-                                 fetched.etag or kept.etag, fetched.last_modified or kept.last_modified)
+            record = FetchRecord(
+                kept.content_sha256,
+                kept.byte_count,
+                kept.media_type,
+                fetched.etag or kept.etag,
+                fetched.last_modified or kept.last_modified,
+            )
         else:
             digest, _ = self.store(source_id, fetched.payload)
-            record = FetchRecord(digest, len(fetched.payload), fetched.media_type, fetched.etag,
-                                 fetched.last_modified)
+            record = FetchRecord(digest, len(fetched.payload), fetched.media_type, fetched.etag, fetched.last_modified)
         path = self.path(source_id, record.content_sha256)
         conn.execute(
             """insert into audit.fetch_log (source_id, load_id, resource, outcome, http_status, etag, last_modified,
                                             media_type, content_sha256, byte_count, landing_path)
                values (%s, %s, %s, 'fetched', %s, %s, %s, %s, %s, %s, %s)""",
-            (source_id, load_id, fetched.resource, fetched.http_status, record.etag, record.last_modified,
-             record.media_type, record.content_sha256, record.byte_count, str(path.relative_to(self.root))),
+            (
+                source_id,
+                load_id,
+                fetched.resource,
+                fetched.http_status,
+                record.etag,
+                record.last_modified,
+                record.media_type,
+                record.content_sha256,
+                record.byte_count,
+                str(path.relative_to(self.root)),
+            ),
         )
-        return Landed(fetched.resource, fetched.resource_name, record.content_sha256, record.media_type,
-                      record.etag, record.last_modified)
+        return Landed(
+            fetched.resource,
+            fetched.resource_name,
+            record.content_sha256,
+            record.media_type,
+            record.etag,
+            record.last_modified,
+        )
 
     def read(self, source_id: str, content_sha256: str) -> bytes:
         return self.path(source_id, content_sha256).read_bytes()
@@ -113,4 +133,3 @@ def log_failed_fetch(conn: psycopg.Connection, source_id: str, load_id: str, res
            values (%s, %s, %s, 'failed', %s)""",
         (source_id, load_id, resource, message),
     )
-

@@ -54,15 +54,16 @@ def load_id_for(source_id: str, logical_date: datetime) -> str:
 
 
 def _fail_batch(conn: psycopg.Connection, load_id: str, message: str) -> None:
-    conn.execute("update audit.batch set status = 'failed', message = %s, finished_at = now() where load_id = %s",
-                 (message, load_id))
+    conn.execute(
+        "update audit.batch set status = 'failed', message = %s, finished_at = now() where load_id = %s",
+        (message, load_id),
+    )
     conn.commit()
 
 
 def _batch_state(conn: psycopg.Connection, load_id: str) -> tuple[str, str | None, int | None]:
     """(status, message, row count) of the batch."""
-    return conn.execute("select status, message, row_count from audit.batch where load_id = %s",
-                        (load_id,)).fetchone()
+    return conn.execute("select status, message, row_count from audit.batch where load_id = %s", (load_id,)).fetchone()
 
 
 def fetch(source_id: str, logical_date: datetime, settings: Settings | None = None) -> list[dict]:
@@ -83,8 +84,10 @@ def fetch(source_id: str, logical_date: datetime, settings: Settings | None = No
             (load_id, source_id, source.raw_table, logical_date),
         )
         landed = _land_resources(conn, source, load_id, zone)
-        conn.execute("update audit.batch set content_sha256 = %s where load_id = %s",
-                     ([item.content_sha256 for item in landed], load_id))
+        conn.execute(
+            "update audit.batch set content_sha256 = %s where load_id = %s",
+            ([item.content_sha256 for item in landed], load_id),
+        )
         reason = unchanged_reason(conn, source, landed, published, zone) if published else None
         if reason:
             conn.execute(
@@ -120,7 +123,8 @@ def published_content(conn: psycopg.Connection, source: Source) -> Published | N
         sql.SQL("""select load_id, content_sha256, row_count from audit.batch
                    where status in ('published', 'unchanged')
                      and load_id = (select load_id from raw.{} where source_id = %s limit 1)""").format(
-            sql.Identifier(source.raw_table)),
+            sql.Identifier(source.raw_table)
+        ),
         (source.source_id,),
     ).fetchone()
     if row is None:
@@ -135,8 +139,9 @@ def published_content(conn: psycopg.Connection, source: Source) -> Published | N
     return Published(load_id, tuple(hashes), row_count, {resource: (etag, lm) for resource, etag, lm in validators})
 
 
-def unchanged_reason(conn: psycopg.Connection, source: Source, landed: list[Landed], published: Published,
-                     zone: LandingZone) -> str | None:
+def unchanged_reason(
+    conn: psycopg.Connection, source: Source, landed: list[Landed], published: Published, zone: LandingZone
+) -> str | None:
     """Why the landed resources hold the published content, or None when they may not."""
     if sorted(item.content_sha256 for item in landed) == sorted(published.content_sha256):
         return f"same content as batch {published.load_id}"
@@ -165,7 +170,8 @@ def _same_dataset_updated(conn: psycopg.Connection, source: Source, item: Landed
         return False  # the stage step reports it
     published = conn.execute(
         sql.SQL("select dataset_updated from raw.{} where source_id = %s limit 1").format(
-            sql.Identifier(source.raw_table)),
+            sql.Identifier(source.raw_table)
+        ),
         (source.source_id,),
     ).fetchone()
     return updated is not None and published is not None and published[0] == updated

@@ -50,8 +50,9 @@ def airflow_env(conninfo: str, extra: dict[str, str] | None = None) -> dict[str,
 
 
 def airflow(args: list[str], env: dict[str, str], *, capture: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run([str(Path(sys.executable).parent / "airflow"), *args], env=env, text=True,
-                          capture_output=capture)
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "airflow"), *args], env=env, text=True, capture_output=capture
+    )
 
 
 def migrate_metadata(env: dict[str, str]) -> None:
@@ -63,8 +64,19 @@ def migrate_metadata(env: dict[str, str]) -> None:
 def build_manifest(env: dict[str, str]) -> Path:
     """``dbt parse`` → target/manifest.json, which cosmos renders the transformation DAG from."""
     project_dir = Settings.from_env().dbt_project_dir
-    result = subprocess.run([str(Path(sys.executable).parent / "dbt"), "parse", "--project-dir", str(project_dir),
-                             "--profiles-dir", str(project_dir)], env=env, text=True, capture_output=True)
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            "parse",
+            "--project-dir",
+            str(project_dir),
+            "--profiles-dir",
+            str(project_dir),
+        ],
+        env=env,
+        text=True,
+        capture_output=True,
+    )
     if result.returncode != 0:
         raise DagRunFailed(f"dbt parse failed:\n{result.stdout[-4000:]}")
     return project_dir / "target" / "manifest.json"

@@ -44,10 +44,21 @@ from observatory.warehouse.bootstrap import ensure_warehouse_schema
 DATABASE = "observatory_bench"
 SOURCE_ID = "bench_migr_pop1ctz"
 TO_SQL_ROWS = 100_000
-GEO = ("EU27_2020 BE BG CZ DK DE EE IE EL ES FR HR IT CY LV LT LU HU MT NL AT PL PT RO SI SK FI SE "
-       "IS LI NO CH UK ME MK AL RS TR BA XK").split()  # 40 reporting countries and the EU aggregate
-COLUMN_NAMES = ("load_id", "source_id", "dataset_code", "dimensions", "geo", "time_period", "value", "flags",
-                "dataset_updated")
+GEO = (
+    "EU27_2020 BE BG CZ DK DE EE IE EL ES FR HR IT CY LV LT LU HU MT NL AT PL PT RO SI SK FI SE "
+    "IS LI NO CH UK ME MK AL RS TR BA XK"
+).split()  # 40 reporting countries and the EU aggregate
+COLUMN_NAMES = (
+    "load_id",
+    "source_id",
+    "dataset_code",
+    "dimensions",
+    "geo",
+    "time_period",
+    "value",
+    "flags",
+    "dataset_updated",
+)
 COLUMNS = sql.SQL(", ").join(sql.Identifier(name) for name in COLUMN_NAMES)
 REGISTRY = """sources:
   {source_id}:
@@ -66,26 +77,49 @@ def synthetic_cube(n: int, seed: int = 20261126) -> bytes:
     """A JSON-stat 2.0 response of ``n`` observations, shaped like migr_pop1ctz."""
     rng = np.random.default_rng(seed)
     dimensions = {
-        "freq": ["A"], "citizen": [], "sex": ["F", "M", "T"], "age": ["TOTAL", "Y_LT15", "Y15-64", "Y_GE65"],
-        "unit": ["NR"], "geo": list(GEO), "time": [str(year) for year in range(2000, 2026)],
+        "freq": ["A"],
+        "citizen": [],
+        "sex": ["F", "M", "T"],
+        "age": ["TOTAL", "Y_LT15", "Y15-64", "Y_GE65"],
+        "unit": ["NR"],
+        "geo": list(GEO),
+        "time": [str(year) for year in range(2000, 2026)],
     }
     per_citizenship = math.prod(len(codes) for codes in dimensions.values() if codes)
     dimensions["citizen"] = [f"C{i:03d}" for i in range(max(1, math.ceil(n / 0.85 / per_citizenship)))]
     sizes = [len(codes) for codes in dimensions.values()]
     cells = rng.choice(math.prod(sizes), size=n, replace=False)  # unsorted, like the API's keys
     flagged = rng.random(n) < 0.15
-    return orjson.dumps({
-        "version": "2.0", "class": "dataset", "label": "Population on 1 January by citizenship (synthetic)",
-        "source": "observatory_dev.bench", "updated": "2026-09-22T23:00:00+0200",
-        "value": dict(zip(map(str, cells.tolist()), rng.integers(0, 2_000_000, n).tolist(), strict=True)),
-        "status": dict(zip(map(str, cells[flagged].tolist()),
-                           rng.choice(["p", "b", "e"], int(flagged.sum())).tolist(), strict=True)),
-        "id": list(dimensions), "size": sizes,
-        "dimension": {name: {"label": name, "category": {"index": {code: i for i, code in enumerate(codes)},
-                                                         "label": {code: code for code in codes}}}
-                      for name, codes in dimensions.items()},
-        "extension": {"id": "MIGR_POP1CTZ", "lang": "EN"},
-    })
+    return orjson.dumps(
+        {
+            "version": "2.0",
+            "class": "dataset",
+            "label": "Population on 1 January by citizenship (synthetic)",
+            "source": "observatory_dev.bench",
+            "updated": "2026-09-22T23:00:00+0200",
+            "value": dict(zip(map(str, cells.tolist()), rng.integers(0, 2_000_000, n).tolist(), strict=True)),
+            "status": dict(
+                zip(
+                    map(str, cells[flagged].tolist()),
+                    rng.choice(["p", "b", "e"], int(flagged.sum())).tolist(),
+                    strict=True,
+                )
+            ),
+            "id": list(dimensions),
+            "size": sizes,
+            "dimension": {
+                name: {
+                    "label": name,
+                    "category": {
+                        "index": {code: i for i, code in enumerate(codes)},
+                        "label": {code: code for code in codes},
+                    },
+                }
+                for name, codes in dimensions.items()
+            },
+            "extension": {"id": "MIGR_POP1CTZ", "lang": "EN"},
+        }
+    )
 
 
 def serve_cube(payload: bytes) -> tuple[ThreadingHTTPServer, str]:
@@ -125,8 +159,12 @@ def run_pipeline(logical_date: datetime) -> dict[str, float]:
         pipeline.publish(SOURCE_ID, load_id)
     except pipeline.BatchUnchanged:
         pass
-    return {"rows": rows, "seconds": staged - started, "publish_seconds": time.perf_counter() - staged,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {
+        "rows": rows,
+        "seconds": staged - started,
+        "publish_seconds": time.perf_counter() - staged,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 def in_fresh_process(logical_date: datetime) -> dict[str, float]:
@@ -141,8 +179,10 @@ def copy_rate(conninfo: str, csv_path: Path, rows: int) -> float:
         conn.execute("create unlogged table bench_copy (like raw.eurostat_observation including defaults)")
         conn.commit()
         started = time.perf_counter()
-        with conn.cursor().copy(sql.SQL("copy bench_copy ({}) from stdin (format csv)").format(COLUMNS)) as copy, \
-                csv_path.open("rb") as source:
+        with (
+            conn.cursor().copy(sql.SQL("copy bench_copy ({}) from stdin (format csv)").format(COLUMNS)) as copy,
+            csv_path.open("rb") as source,
+        ):
             while block := source.read(1 << 20):
                 copy.write(block)
         conn.commit()
@@ -154,8 +194,14 @@ def to_sql_rate(conninfo: str, csv_path: Path) -> float:
     import pandas as pd
     import sqlalchemy
 
-    frame = pd.read_csv(csv_path, header=None, names=list(COLUMN_NAMES), nrows=TO_SQL_ROWS,
-                        dtype={"time_period": str, "flags": str}, parse_dates=["dataset_updated"])
+    frame = pd.read_csv(
+        csv_path,
+        header=None,
+        names=list(COLUMN_NAMES),
+        nrows=TO_SQL_ROWS,
+        dtype={"time_period": str, "flags": str},
+        parse_dates=["dataset_updated"],
+    )
     engine = sqlalchemy.create_engine("postgresql+psycopg://" + conninfo.split("://", 1)[1])
     started = time.perf_counter()
     frame.to_sql("bench_to_sql", engine, if_exists="replace", index=False)
@@ -167,8 +213,9 @@ def to_sql_rate(conninfo: str, csv_path: Path) -> float:
 def export_published(conninfo: str, csv_path: Path) -> None:
     """The source's published rows as a CSV file (the 'ready file' of the COPY baseline)."""
     with psycopg.connect(conninfo) as conn, csv_path.open("wb") as target:
-        query = sql.SQL("copy (select {} from raw.eurostat_observation where source_id = %s) to stdout (format csv)"
-                        ).format(COLUMNS)
+        query = sql.SQL(
+            "copy (select {} from raw.eurostat_observation where source_id = %s) to stdout (format csv)"
+        ).format(COLUMNS)
         with conn.cursor().copy(query, (SOURCE_ID,)) as copy:
             for block in copy:
                 target.write(block)
@@ -186,8 +233,13 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="observatory_bench_") as workdir:
         work = Path(workdir)
         (work / "sources.yml").write_text(REGISTRY.format(source_id=SOURCE_ID, base_url=base_url))
-        os.environ.update({connection.DSN_ENV: conninfo, "OBSERVATORY_REGISTRY": str(work / "sources.yml"),
-                           "OBSERVATORY_LANDING_DIR": str(work / "landing")})  # inherited by the spawned runs
+        os.environ.update(
+            {
+                connection.DSN_ENV: conninfo,
+                "OBSERVATORY_REGISTRY": str(work / "sources.yml"),
+                "OBSERVATORY_LANDING_DIR": str(work / "landing"),
+            }
+        )  # inherited by the spawned runs
         ours = in_fresh_process(datetime(2026, 11, 1, tzinfo=UTC))
         again = in_fresh_process(datetime(2026, 11, 2, tzinfo=UTC))
         export_published(conninfo, work / "rows.csv")
@@ -203,16 +255,22 @@ def report(n: int, size: int, ours: dict[str, float], again: dict[str, float], c
     rate = ours["rows"] / ours["seconds"]
     ratio = (again["seconds"] + again["publish_seconds"]) / ours["seconds"]
     print(f"cube: {n:,} observations, {size / 1e6:.1f} MB of JSON-stat 2.0 served from 127.0.0.1")
-    print(f"(a) ours, fetch+parse+stage: {ours['seconds']:.2f} s, {rate:,.0f} rows/s; publish into raw "
-          f"{ours['publish_seconds']:.2f} s (not counted); peak RSS {ours['peak_rss_mb']:.0f} MB "
-          "(ru_maxrss of the fresh process that ran it)")
+    print(
+        f"(a) ours, fetch+parse+stage: {ours['seconds']:.2f} s, {rate:,.0f} rows/s; publish into raw "
+        f"{ours['publish_seconds']:.2f} s (not counted); peak RSS {ours['peak_rss_mb']:.0f} MB "
+        "(ru_maxrss of the fresh process that ran it)"
+    )
     print(f"(b) COPY of a ready CSV file: {copy:,.0f} rows/s")
     print(f"(c) DataFrame.to_sql, default method, {TO_SQL_ROWS:,} rows: {to_sql:,.0f} rows/s")
-    print(f"(d) ours again, source unchanged (HTTP 304, nothing staged, publish skipped): "
-          f"{again['seconds'] + again['publish_seconds']:.3f} s")
-    print(f"bench rows={n} ours_rows_per_s={rate:.0f} copy_rows_per_s={copy:.0f} to_sql_rows_per_s={to_sql:.0f} "
-          f"vs_copy={rate / copy:.2f} vs_to_sql={rate / to_sql:.1f} peak_rss_mb={ours['peak_rss_mb']:.0f} "
-          f"unchanged_rerun_ratio={ratio:.3f}")
+    print(
+        f"(d) ours again, source unchanged (HTTP 304, nothing staged, publish skipped): "
+        f"{again['seconds'] + again['publish_seconds']:.3f} s"
+    )
+    print(
+        f"bench rows={n} ours_rows_per_s={rate:.0f} copy_rows_per_s={copy:.0f} to_sql_rows_per_s={to_sql:.0f} "
+        f"vs_copy={rate / copy:.2f} vs_to_sql={rate / to_sql:.1f} peak_rss_mb={ours['peak_rss_mb']:.0f} "
+        f"unchanged_rerun_ratio={ratio:.3f}"
+    )
 
 
 if __name__ == "__main__":

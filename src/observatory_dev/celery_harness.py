@@ -76,8 +76,15 @@ def start_service(name: str, args: list[str], env: Mapping[str, str], workdir: P
     (home / "tmp").mkdir(exist_ok=True)
     log_path = workdir / f"{name}.log"
     with log_path.open("ab") as log:
-        process = subprocess.Popen(args, cwd=home, env={**env, "TMPDIR": str(home / "tmp")}, stdout=log,
-                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        process = subprocess.Popen(
+            args,
+            cwd=home,
+            env={**env, "TMPDIR": str(home / "tmp")},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     return Service(name, process, log_path, home)
 
 
@@ -127,8 +134,9 @@ def wait_until(check: Callable[[], bool], service: Service, what: str, timeout: 
         if check():
             return
         if not service.alive():
-            raise HarnessError(f"{service.name} exited ({service.process.returncode}) before {what}:\n"
-                               f"{service.log()[-4000:]}")
+            raise HarnessError(
+                f"{service.name} exited ({service.process.returncode}) before {what}:\n{service.log()[-4000:]}"
+            )
         time.sleep(0.3)
     raise HarnessError(f"{service.name}: no {what} after {timeout:.0f}s:\n{service.log()[-4000:]}")
 
@@ -153,8 +161,10 @@ def http_ok(url: str) -> bool:
 def metadata_url(database: str) -> str:
     """SQLAlchemy URL of a database in the local cluster (the driver Airflow's Postgres metadata uses)."""
     parts = connection.dsn_parts(connection.local_dsn(database))
-    return (f"postgresql+psycopg2://{quote(parts['user'], safe='')}:{quote(parts['password'], safe='')}"
-            f"@{parts['host']}:{parts['port']}/{database}")
+    return (
+        f"postgresql+psycopg2://{quote(parts['user'], safe='')}:{quote(parts['password'], safe='')}"
+        f"@{parts['host']}:{parts['port']}/{database}"
+    )
 
 
 def routing_policy(routes: Mapping[str, str]) -> str:
@@ -198,20 +208,23 @@ class CeleryStack:
         home = self.workdir / name / "airflow_home"
         link_plugins(home)
         broker = f"redis://127.0.0.1:{self.redis_port}/0"
-        return airflow_env(self.warehouse_dsn, {
-            "AIRFLOW_HOME": str(home),
-            "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url(self.metadata_database),
-            "AIRFLOW__CELERY__BROKER_URL": broker,
-            "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + metadata_url(self.metadata_database),
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.api_url}/execution/",
-            "AIRFLOW__API_AUTH__JWT_SECRET": self.jwt_secret,
-            "AIRFLOW__API__SECRET_KEY": self.api_secret_key,
-            "AIRFLOW__API__PORT": str(self.api_port),
-            "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
-            "OBSERVATORY_LANDING_DIR": str(self.landing_dir),
-            **self.extra_env,
-        })
+        return airflow_env(
+            self.warehouse_dsn,
+            {
+                "AIRFLOW_HOME": str(home),
+                "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url(self.metadata_database),
+                "AIRFLOW__CELERY__BROKER_URL": broker,
+                "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + metadata_url(self.metadata_database),
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.api_url}/execution/",
+                "AIRFLOW__API_AUTH__JWT_SECRET": self.jwt_secret,
+                "AIRFLOW__API__SECRET_KEY": self.api_secret_key,
+                "AIRFLOW__API__PORT": str(self.api_port),
+                "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+                "OBSERVATORY_LANDING_DIR": str(self.landing_dir),
+                **self.extra_env,
+            },
+        )
 
     def _timed(self, label: str, started: float) -> None:
         self.timings[label] = round(time.monotonic() - started, 1)
@@ -229,31 +242,73 @@ class CeleryStack:
         started = time.monotonic()
         redis_bin = redis_server_binary()
         redis = self.services["redis"] = start_service(
-            "redis", [redis_bin, "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "",
-                      "--appendonly", "no", "--dir", str(self.workdir)], os.environ, self.workdir)
+            "redis",
+            [
+                redis_bin,
+                "--port",
+                str(self.redis_port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+            ],
+            os.environ,
+            self.workdir,
+        )
         connection.start_local()
         connection.ensure_database(self.metadata_database, recreate=True)
         wait_until(lambda: redis_ping(self.redis_port), redis, "PONG", 20)
         self._timed("redis", started)
 
         started = time.monotonic()
-        result = subprocess.run([str(AIRFLOW_BIN), "db", "migrate"], env=self.env("migrate"), text=True,
-                                capture_output=True, cwd=self.workdir)
+        result = subprocess.run(
+            [str(AIRFLOW_BIN), "db", "migrate"],
+            env=self.env("migrate"),
+            text=True,
+            capture_output=True,
+            cwd=self.workdir,
+        )
         if result.returncode != 0:
             raise HarnessError(f"airflow db migrate failed:\n{(result.stdout + result.stderr)[-4000:]}")
         self._timed("db migrate (PostgreSQL)", started)
 
         started = time.monotonic()
         api = self.services["api-server"] = start_service(
-            "api-server", [str(AIRFLOW_BIN), "api-server", "--port", str(self.api_port), "--host", "127.0.0.1"],
-            self.env("api-server"), self.workdir)
+            "api-server",
+            [str(AIRFLOW_BIN), "api-server", "--port", str(self.api_port), "--host", "127.0.0.1"],
+            self.env("api-server"),
+            self.workdir,
+        )
         workers = []
         for queue in self.queues:
             name = f"worker-{queue}"
-            workers.append(self.services.setdefault(name, start_service(
-                name, [str(AIRFLOW_BIN), "celery", "worker", "--queues", queue, "--concurrency", "1",
-                       "--celery-hostname", f"{name}@%h", "--without-gossip", "--without-mingle"],
-                self.env(name), self.workdir)))
+            workers.append(
+                self.services.setdefault(
+                    name,
+                    start_service(
+                        name,
+                        [
+                            str(AIRFLOW_BIN),
+                            "celery",
+                            "worker",
+                            "--queues",
+                            queue,
+                            "--concurrency",
+                            "1",
+                            "--celery-hostname",
+                            f"{name}@%h",
+                            "--without-gossip",
+                            "--without-mingle",
+                        ],
+                        self.env(name),
+                        self.workdir,
+                    ),
+                )
+            )
         wait_until(lambda: http_ok(f"{self.api_url}/api/v2/monitor/health"), api, "healthy api-server", 120)
         for worker in workers:
             wait_until(lambda w=worker: " ready." in w.log(), worker, "'ready' from Celery", 120)
@@ -265,13 +320,15 @@ class CeleryStack:
         config.mkdir(parents=True, exist_ok=True)
         (config / "airflow_local_settings.py").write_text(routing_policy(routes))
 
-    def run_dag(self, dag_id: str, logical_date: datetime, scheduler: str = "scheduler",
-                timeout: float = 300) -> str:
+    def run_dag(self, dag_id: str, logical_date: datetime, scheduler: str = "scheduler", timeout: float = 300) -> str:
         """``airflow dags test --use-executor``: schedule one run here, execute its tasks on the workers."""
         started = time.monotonic()
         run = self.services[scheduler] = start_service(
-            scheduler, [str(AIRFLOW_BIN), "dags", "test", "--use-executor", dag_id, logical_date.isoformat()],
-            self.env(scheduler), self.workdir)
+            scheduler,
+            [str(AIRFLOW_BIN), "dags", "test", "--use-executor", dag_id, logical_date.isoformat()],
+            self.env(scheduler),
+            self.workdir,
+        )
         try:
             returncode = run.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -281,8 +338,9 @@ class CeleryStack:
         self._timed(f"dags test {dag_id}", started)
         output = run.log()
         if returncode != 0:
-            logs = "\n".join(f"--- {name}\n{service.log()[-2500:]}" for name, service in self.services.items()
-                             if name != scheduler)
+            logs = "\n".join(
+                f"--- {name}\n{service.log()[-2500:]}" for name, service in self.services.items() if name != scheduler
+            )
             reason = f"timed out after {timeout:.0f}s" if returncode is None else f"exited {returncode}"
             raise HarnessError(f"{dag_id} through Celery {reason}:\n{output[-4000:]}\n{logs}")
         return output

@@ -41,8 +41,10 @@ def run_demo(logical_date: datetime | None = None) -> None:
         print()
         print_health(conn)
     report = write_report(conninfo=conninfo)
-    print(f"\nindicator report (gaps over time, scoreboard, funding per city): {report.resolve()}"
-          "\n  open it in a browser; `make report` renders it again from the marts")
+    print(
+        f"\nindicator report (gaps over time, scoreboard, funding per city): {report.resolve()}"
+        "\n  open it in a browser; `make report` renders it again from the marts"
+    )
 
 
 DRILL_SOURCE = "eurostat_lfsa_urgan"
@@ -55,8 +57,10 @@ def quality_gate_drill(logical_date: datetime) -> None:
     from observatory import pipeline
     from observatory.quality.gate import QualityGateFailed
 
-    counts = "select (select count(*) from raw.eurostat_observation where source_id = %s), " \
-             "(select count(*) from marts.fct_indicator_observation)"
+    counts = (
+        "select (select count(*) from raw.eurostat_observation where source_id = %s), "
+        "(select count(*) from marts.fct_indicator_observation)"
+    )
     with connection.connect() as conn:
         before = conn.execute(counts, (DRILL_SOURCE,)).fetchone()
     with tempfile.TemporaryDirectory() as folder:
@@ -82,10 +86,13 @@ def quality_gate_drill(logical_date: datetime) -> None:
     load_id = pipeline.load_id_for(DRILL_SOURCE, logical_date)
     with connection.connect() as conn:
         after = conn.execute(counts, (DRILL_SOURCE,)).fetchone()
-        status, message = conn.execute("select status, message from audit.batch where load_id = %s",
-                                       (load_id,)).fetchone()
-    print(f"quality gate drill: batch {load_id} {status} (table quarantine.{load_id}); raw rows of {DRILL_SOURCE} "
-          f"{before[0]} -> {after[0]}; marts.fct_indicator_observation rows {before[1]} -> {after[1]}")
+        status, message = conn.execute(
+            "select status, message from audit.batch where load_id = %s", (load_id,)
+        ).fetchone()
+    print(
+        f"quality gate drill: batch {load_id} {status} (table quarantine.{load_id}); raw rows of {DRILL_SOURCE} "
+        f"{before[0]} -> {after[0]}; marts.fct_indicator_observation rows {before[1]} -> {after[1]}"
+    )
     print(f"  reason: {message[:300]}\n")
 
 

@@ -30,8 +30,9 @@ class DocsBuildFailed(RuntimeError):
     """dbt or GX could not build its documentation."""
 
 
-def dbt_command(args: list[str], conninfo: str, project_dir: Path | None = None,
-                timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess:
+def dbt_command(
+    args: list[str], conninfo: str, project_dir: Path | None = None, timeout: float = 600, check: bool = True
+) -> subprocess.CompletedProcess:
     """Run dbt against the warehouse ``conninfo`` (on the settings' project unless ``project_dir`` is given); with
     ``check``, raises ``DocsBuildFailed`` with dbt's output tail when dbt fails."""
     from observatory.warehouse.connection import dbt_env
@@ -39,9 +40,19 @@ def dbt_command(args: list[str], conninfo: str, project_dir: Path | None = None,
     project_dir = project_dir or Settings.from_env().dbt_project_dir
 
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), *args, "--project-dir", str(project_dir),
-         "--profiles-dir", str(project_dir)],
-        env={**os.environ, **dbt_env(conninfo)}, capture_output=True, text=True, timeout=timeout)
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            *args,
+            "--project-dir",
+            str(project_dir),
+            "--profiles-dir",
+            str(project_dir),
+        ],
+        env={**os.environ, **dbt_env(conninfo)},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     if check and result.returncode != 0:
         raise DocsBuildFailed(f"dbt {' '.join(args[:2])} failed:\n{(result.stdout + result.stderr)[-4000:]}")
     return result
@@ -65,14 +76,17 @@ def build_gx_docs(target: Path) -> Path:
 
 
 def write_index(target: Path, pages: dict[str, Path]) -> Path:
-    links = "\n".join(f'    <li><a href="{path.relative_to(target).as_posix()}">{label}</a></li>'
-                      for label, path in pages.items())
+    links = "\n".join(
+        f'    <li><a href="{path.relative_to(target).as_posix()}">{label}</a></li>' for label, path in pages.items()
+    )
     index = target / "index.html"
     index.write_text(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Observatory docs</title></head>\n"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Observatory docs</title></head>\n'
         "<body>\n  <h1>Integrating Cities Observatory: documentation</h1>\n"
         f"  <p>Built {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by <code>make docs</code>.</p>\n  <ul>\n{links}\n  </ul>\n"
-        "</body></html>\n", encoding="utf-8")
+        "</body></html>\n",
+        encoding="utf-8",
+    )
     return index
 
 
@@ -88,8 +102,9 @@ def build_docs(target: Path | None = None, conninfo: str | None = None) -> dict[
     os.environ[connection.DSN_ENV] = conninfo  # observatory.quality.data_docs reads the warehouse in use
     try:
         pages = {
-            "dbt docs: models, sources, tests and lineage (self-contained page)": build_dbt_docs(target / "dbt",
-                                                                                               conninfo),
+            "dbt docs: models, sources, tests and lineage (self-contained page)": build_dbt_docs(
+                target / "dbt", conninfo
+            ),
             "GX Data Docs: expectation suites and validation of the published raw data": build_gx_docs(target / "gx"),
         }
     finally:

@@ -38,8 +38,9 @@ def export_project(ref: str, destination: Path, repository: Path | None = None) 
     """The ``dbt_project`` folder as committed at ``ref`` in ``repository`` (default: the project), extracted under
     ``destination``."""
     repository = repository or Settings.from_env().project_root
-    archive = subprocess.run(["git", "-C", str(repository), "archive", "--format=tar", ref, "dbt_project"],
-                             capture_output=True)
+    archive = subprocess.run(
+        ["git", "-C", str(repository), "archive", "--format=tar", ref, "dbt_project"], capture_output=True
+    )
     if archive.returncode != 0:
         raise RuntimeError(f"git archive {ref} dbt_project: {archive.stderr.decode(errors='replace').strip()}")
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
@@ -60,8 +61,9 @@ def save_state(ref: str, conninfo: str, state_dir: Path | None = None, repositor
     """The reference manifest for ``ref``; also records the commit it came from in ``state_dir/REF``."""
     state_dir = state_dir or default_state_dir()
     repository = repository or Settings.from_env().project_root
-    commit = subprocess.run(["git", "-C", str(repository), "rev-parse", "--verify", f"{ref}^{{commit}}"],
-                            capture_output=True, text=True)
+    commit = subprocess.run(
+        ["git", "-C", str(repository), "rev-parse", "--verify", f"{ref}^{{commit}}"], capture_output=True, text=True
+    )
     if commit.returncode != 0:
         raise RuntimeError(f"unknown git ref {ref!r}: {commit.stderr.strip()}")
     with tempfile.TemporaryDirectory(prefix="dbt-ref-") as tmp:
@@ -70,29 +72,54 @@ def save_state(ref: str, conninfo: str, state_dir: Path | None = None, repositor
     return manifest
 
 
-def modified_nodes(conninfo: str, project_dir: Path | None = None, state_dir: Path | None = None,
-                   selector: str = SELECTOR) -> set[str]:
+def modified_nodes(
+    conninfo: str, project_dir: Path | None = None, state_dir: Path | None = None, selector: str = SELECTOR
+) -> set[str]:
     """Unique ids of the nodes ``selector`` picks against the reference manifest (``dbt ls``)."""
     state_dir = state_dir or default_state_dir()
     with tempfile.TemporaryDirectory(prefix="dbt-ls-") as tmp:
-        result = dbt_command(["ls", "--select", selector, "--state", str(state_dir), "--output", "json",
-                              "--output-keys", "unique_id", "--target-path", tmp, "--quiet"], conninfo, project_dir)
+        result = dbt_command(
+            [
+                "ls",
+                "--select",
+                selector,
+                "--state",
+                str(state_dir),
+                "--output",
+                "json",
+                "--output-keys",
+                "unique_id",
+                "--target-path",
+                tmp,
+                "--quiet",
+            ],
+            conninfo,
+            project_dir,
+        )
     return {json.loads(line)["unique_id"] for line in result.stdout.splitlines() if line.startswith("{")}
 
 
-def build_modified(conninfo: str, project_dir: Path | None = None, state_dir: Path | None = None,
-                   selector: str = SELECTOR) -> str:
+def build_modified(
+    conninfo: str, project_dir: Path | None = None, state_dir: Path | None = None, selector: str = SELECTOR
+) -> str:
     """``dbt build`` of the modified nodes and their descendants; returns dbt's output."""
     state_dir = state_dir or default_state_dir()
     with tempfile.TemporaryDirectory(prefix="dbt-build-") as tmp:
-        return dbt_command(["build", "--select", selector, "--state", str(state_dir), "--target-path", tmp],
-                           conninfo, project_dir, timeout=3600).stdout
+        return dbt_command(
+            ["build", "--select", selector, "--state", str(state_dir), "--target-path", tmp],
+            conninfo,
+            project_dir,
+            timeout=3600,
+        ).stdout
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m observatory_dev.slim_ci", description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=["save", "list", "build"],
-                        help="save: the reference manifest only; list: what would be built; build: build it")
+    parser.add_argument(
+        "command",
+        choices=["save", "list", "build"],
+        help="save: the reference manifest only; list: what would be built; build: build it",
+    )
     parser.add_argument("--ref", default="HEAD", help="git ref to compare with (default HEAD)")
     args = parser.parse_args(argv)
     from observatory.warehouse.bootstrap import ensure_warehouse

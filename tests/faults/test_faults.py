@@ -29,10 +29,25 @@ def lab(warehouse_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 def test_the_catalogue_covers_the_faults_of_the_issue() -> None:
     names = [case.name for case in CASES]
     assert len(CASES) >= 16 and len(set(names)) == len(names)
-    assert {"http_5xx", "http_429", "connection_reset", "read_timeout", "truncated_body", "wrong_content_type",
-            "invalid_json", "jsonstat_value_count", "cp1252_decimal_comma", "duplicated_rows", "new_column",
-            "dropped_column", "ics_invalid_dates", "corrupt_pdf", "over_size_cap", "killed_mid_copy",
-            "concurrent_runs"} <= set(names)
+    assert {
+        "http_5xx",
+        "http_429",
+        "connection_reset",
+        "read_timeout",
+        "truncated_body",
+        "wrong_content_type",
+        "invalid_json",
+        "jsonstat_value_count",
+        "cp1252_decimal_comma",
+        "duplicated_rows",
+        "new_column",
+        "dropped_column",
+        "ics_invalid_dates",
+        "corrupt_pdf",
+        "over_size_cap",
+        "killed_mid_copy",
+        "concurrent_runs",
+    } <= set(names)
     for case in CASES:
         assert case.expected in LOADED_OUTCOMES | REJECTED_OUTCOMES
         if case.expected in REJECTED_OUTCOMES:
@@ -51,8 +66,13 @@ def test_fault_is_survived(lab: FaultLab, case: FaultCase) -> None:
 @pytest.mark.integration
 def test_runner_prints_the_table_and_the_summary_line(warehouse_dsn: str) -> None:
     """`python -m observatory_dev.faults` runs the same cases (here two of them) and ends with the summary line."""
-    result = subprocess.run([sys.executable, "-m", "observatory_dev.faults", "--case", "http_5xx", "--case",
-                             "invalid_json"], capture_output=True, text=True, cwd=PROJECT, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "observatory_dev.faults", "--case", "http_5xx", "--case", "invalid_json"],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT,
+        timeout=300,
+    )
     lines = result.stdout.strip().splitlines()
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     assert lines[0].split() == ["fault", "outcome", "rows", "lost", "duplicates"]

@@ -22,12 +22,19 @@ from observatory.warehouse import connection
 
 PROJECT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = PROJECT / "docker-compose.yml"
-AIRFLOW_SERVICES = {"airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer",
-                    "airflow-worker"}
+AIRFLOW_SERVICES = {
+    "airflow-apiserver",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-triggerer",
+    "airflow-worker",
+}
 ONE_OFF = {"airflow-init", "bi-setup"}
 ALL_SERVICES = AIRFLOW_SERVICES | ONE_OFF | {"redis", "airflow-db", "warehouse", "metabase"}
-VARIABLE = re.compile(r"\$(?:(?P<escaped>\$)|\{(?P<name>[A-Za-z_]\w*)(?:(?P<op>:?[-?+])(?P<arg>[^}]*))?\}"
-                      r"|(?P<bare>[A-Za-z_]\w*))")
+VARIABLE = re.compile(
+    r"\$(?:(?P<escaped>\$)|\{(?P<name>[A-Za-z_]\w*)(?:(?P<op>:?[-?+])(?P<arg>[^}]*))?\}"
+    r"|(?P<bare>[A-Za-z_]\w*))"
+)
 
 
 class MissingVariable(KeyError):
@@ -92,9 +99,13 @@ def compose(raw_compose: dict) -> dict:
 def test_every_part_of_the_stack_is_a_named_service(compose: dict) -> None:
     assert set(compose["services"]) == ALL_SERVICES
     commands = {name: " ".join(compose["services"][name]["command"]) for name in AIRFLOW_SERVICES}
-    assert commands == {"airflow-apiserver": "airflow api-server", "airflow-scheduler": "airflow scheduler",
-                        "airflow-dag-processor": "airflow dag-processor", "airflow-triggerer": "airflow triggerer",
-                        "airflow-worker": "airflow celery worker"}
+    assert commands == {
+        "airflow-apiserver": "airflow api-server",
+        "airflow-scheduler": "airflow scheduler",
+        "airflow-dag-processor": "airflow dag-processor",
+        "airflow-triggerer": "airflow triggerer",
+        "airflow-worker": "airflow celery worker",
+    }
     assert compose["services"]["metabase"]["image"].startswith("metabase/metabase:")
     assert compose["services"]["redis"]["image"].startswith("redis:")
     assert compose["services"]["airflow-db"]["image"] == compose["services"]["warehouse"]["image"] == "postgres:16"
@@ -121,8 +132,10 @@ def test_long_running_services_have_healthchecks_and_wait_for_healthy_dependenci
     for name in AIRFLOW_SERVICES:
         assert {"redis", "airflow-db", "warehouse", "airflow-init"} <= set(services[name]["depends_on"]), name
     assert services["airflow-worker"]["depends_on"]["airflow-apiserver"] == {"condition": "service_healthy"}
-    assert services["bi-setup"]["depends_on"] == {"metabase": {"condition": "service_healthy"},
-                                                  "airflow-init": {"condition": "service_completed_successfully"}}
+    assert services["bi-setup"]["depends_on"] == {
+        "metabase": {"condition": "service_healthy"},
+        "airflow-init": {"condition": "service_completed_successfully"},
+    }
 
 
 def test_workers_scale_and_share_only_the_landing_zone_and_logs(compose: dict) -> None:
@@ -131,8 +144,10 @@ def test_workers_scale_and_share_only_the_landing_zone_and_logs(compose: dict) -
     assert "container_name" not in worker and "ports" not in worker  # --scale airflow-worker=N works
     for name in AIRFLOW_SERVICES | {"airflow-init"}:
         env = services[name]["environment"]
-        assert sorted(services[name]["volumes"]) == ["airflow-logs:/opt/airflow/logs",
-                                                     f"landing:{env['OBSERVATORY_LANDING_DIR']}"], name
+        assert sorted(services[name]["volumes"]) == [
+            "airflow-logs:/opt/airflow/logs",
+            f"landing:{env['OBSERVATORY_LANDING_DIR']}",
+        ], name
     declared = set(compose["volumes"])
     used = {mount.split(":")[0] for service in services.values() for mount in service.get("volumes", [])}
     assert used == declared == {"airflow-db", "warehouse", "redis", "landing", "airflow-logs", "metabase"}
@@ -143,8 +158,14 @@ def test_workers_scale_and_share_only_the_landing_zone_and_logs(compose: dict) -
 def test_airflow_3_settings_are_shared_by_every_airflow_service(compose: dict) -> None:
     services = compose["services"]
     envs = [services[name]["environment"] for name in AIRFLOW_SERVICES | {"airflow-init"}]
-    shared = ("AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__API__SECRET_KEY",
-              "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CELERY__BROKER_URL", "OBSERVATORY_WAREHOUSE_DSN")
+    shared = (
+        "AIRFLOW__CORE__FERNET_KEY",
+        "AIRFLOW__API_AUTH__JWT_SECRET",
+        "AIRFLOW__API__SECRET_KEY",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+        "AIRFLOW__CELERY__BROKER_URL",
+        "OBSERVATORY_WAREHOUSE_DSN",
+    )
     for key in shared:
         assert len({env[key] for env in envs}) == 1 and envs[0][key], key
     env = envs[0]
@@ -190,8 +211,14 @@ def test_settings_come_from_dotenv_and_every_variable_is_documented(raw_compose:
     documented = example_env()
     assert set(referenced) - set(documented) == set(), "document these in .env.example"
     required = {name for name, is_required in referenced.items() if is_required}
-    assert {"AIRFLOW_DB_PASSWORD", "AIRFLOW_JWT_SECRET", "AIRFLOW_FERNET_KEY", "WAREHOUSE_PASSWORD",
-            "BI_READER_PASSWORD", "AIRFLOW_ADMIN_PASSWORD"} <= required
+    assert {
+        "AIRFLOW_DB_PASSWORD",
+        "AIRFLOW_JWT_SECRET",
+        "AIRFLOW_FERNET_KEY",
+        "WAREHOUSE_PASSWORD",
+        "BI_READER_PASSWORD",
+        "AIRFLOW_ADMIN_PASSWORD",
+    } <= required
     for name in required:  # each secret is really required: without it the file does not render
         with pytest.raises(MissingVariable, match=name):
             interpolate(raw_compose, {key: value for key, value in documented.items() if key != name})
@@ -206,22 +233,29 @@ def test_compose_file_renders(raw_compose: dict, compose: dict, tmp_path: Path) 
     env_file = tmp_path / "example.env"
     env_file.write_text("".join(f"{name}={value}\n" for name, value in example_env().items()))
     docker = shutil.which("docker")
-    has_compose = docker is not None and subprocess.run(
-        [docker, "compose", "version"], capture_output=True).returncode == 0
+    has_compose = (
+        docker is not None and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0
+    )
     if has_compose:
-        result = subprocess.run([docker, "compose", "--env-file", str(env_file), "-f", str(COMPOSE_FILE),
-                                 "config", "--format", "json"], capture_output=True, text=True, cwd=PROJECT)
+        result = subprocess.run(
+            [docker, "compose", "--env-file", str(env_file), "-f", str(COMPOSE_FILE), "config", "--format", "json"],
+            capture_output=True,
+            text=True,
+            cwd=PROJECT,
+        )
         assert result.returncode == 0, result.stderr
         rendered = json.loads(result.stdout)
         assert set(rendered["services"]) == set(compose["services"])
         assert set(rendered["volumes"]) == set(compose["volumes"])
         for name, service in rendered["services"].items():
             assert service.get("environment", {}) == {
-                key: str(value) for key, value in compose["services"][name].get("environment", {}).items()}
+                key: str(value) for key, value in compose["services"][name].get("environment", {}).items()
+            }
         return
     # compose rejects a `$` that starts no valid reference ("invalid interpolation format")
-    leftover = [text for text in re.findall(r'"((?:[^"\\]|\\.)*)"', json.dumps(raw_compose))
-                if "$" in VARIABLE.sub("", text)]
+    leftover = [
+        text for text in re.findall(r'"((?:[^"\\]|\\.)*)"', json.dumps(raw_compose)) if "$" in VARIABLE.sub("", text)
+    ]
     assert leftover == []
     for name, service in compose["services"].items():
         assert set(service.get("depends_on", {})) <= set(compose["services"]) - {name}, name
@@ -232,8 +266,9 @@ def test_compose_file_renders(raw_compose: dict, compose: dict, tmp_path: Path) 
 
 
 @pytest.mark.integration
-def test_init_service_script_runs_against_real_postgres_and_again(compose: dict, warehouse_dsn: str,
-                                                                   tmp_path: Path) -> None:
+def test_init_service_script_runs_against_real_postgres_and_again(
+    compose: dict, warehouse_dsn: str, tmp_path: Path
+) -> None:
     """The airflow-init command as written, with the container hosts mapped to the local cluster: Airflow 3.3
     metadata migration (FAB tables included), ``airflow users create`` (FAB auth manager), the warehouse
     connection, and the warehouse schemas. A second run must succeed and change nothing."""
@@ -284,33 +319,56 @@ def test_bi_setup_creates_the_admin_then_adds_the_marts_as_bi_reader_once(httpse
     database (bi_reader, marts only); a second run logs in and finds the database already there."""
     from observatory.reporting.bi_setup import DATABASE_NAME, MetabaseSettings, configure_metabase
 
-    settings = MetabaseSettings(httpserver.url_for("").rstrip("/"), "admin@example.org", "admin-secret-1",
-                                "warehouse", 5432, "observatory", "reader-secret-123")
+    settings = MetabaseSettings(
+        httpserver.url_for("").rstrip("/"),
+        "admin@example.org",
+        "admin-secret-1",
+        "warehouse",
+        5432,
+        "observatory",
+        "reader-secret-123",
+    )
     httpserver.expect_request("/api/health").respond_with_json({"status": "ok"})
     httpserver.expect_oneshot_request("/api/session/properties").respond_with_json({"setup-token": "tok-1"})
-    httpserver.expect_oneshot_request("/api/setup", method="POST", json={
-        "token": "tok-1",
-        "user": {"email": "admin@example.org", "password": "admin-secret-1", "first_name": "Observatory",
-                 "last_name": "Admin", "site_name": "Integrating Cities Observatory"},
-        "prefs": {"site_name": "Integrating Cities Observatory", "allow_tracking": False},
-    }).respond_with_json({"id": "session-1"})
-    httpserver.expect_oneshot_request("/api/database", method="GET",
-                                      headers={"X-Metabase-Session": "session-1"}).respond_with_json({"data": []})
-    httpserver.expect_oneshot_request("/api/database", method="POST", headers={"X-Metabase-Session": "session-1"},
-                                      json=settings.database_payload()).respond_with_json({"id": 7})
+    httpserver.expect_oneshot_request(
+        "/api/setup",
+        method="POST",
+        json={
+            "token": "tok-1",
+            "user": {
+                "email": "admin@example.org",
+                "password": "admin-secret-1",
+                "first_name": "Observatory",
+                "last_name": "Admin",
+                "site_name": "Integrating Cities Observatory",
+            },
+            "prefs": {"site_name": "Integrating Cities Observatory", "allow_tracking": False},
+        },
+    ).respond_with_json({"id": "session-1"})
+    httpserver.expect_oneshot_request(
+        "/api/database", method="GET", headers={"X-Metabase-Session": "session-1"}
+    ).respond_with_json({"data": []})
+    httpserver.expect_oneshot_request(
+        "/api/database", method="POST", headers={"X-Metabase-Session": "session-1"}, json=settings.database_payload()
+    ).respond_with_json({"id": 7})
     assert configure_metabase(settings, timeout=5) == (7, True)
     assert httpserver.oneshot_handlers == [], "every expected call was made"
     details = settings.database_payload()["details"]
     assert (details["user"], details["schema-filters-type"], details["schema-filters-patterns"]) == (
-        "bi_reader", "inclusion", "marts")
+        "bi_reader",
+        "inclusion",
+        "marts",
+    )
 
     httpserver.clear_all_handlers()
     httpserver.expect_request("/api/health").respond_with_json({"status": "ok"})
     httpserver.expect_oneshot_request("/api/session/properties").respond_with_json({"setup-token": None})
-    httpserver.expect_oneshot_request("/api/session", method="POST", json={
-        "username": "admin@example.org", "password": "admin-secret-1"}).respond_with_json({"id": "session-2"})
+    httpserver.expect_oneshot_request(
+        "/api/session", method="POST", json={"username": "admin@example.org", "password": "admin-secret-1"}
+    ).respond_with_json({"id": "session-2"})
     httpserver.expect_oneshot_request("/api/database", method="GET").respond_with_json(
-        {"data": [{"id": 3, "name": "Sample Database"}, {"id": 7, "name": DATABASE_NAME}]})
+        {"data": [{"id": 3, "name": "Sample Database"}, {"id": 7, "name": DATABASE_NAME}]}
+    )
     assert configure_metabase(settings, timeout=5) == (7, False)
     assert httpserver.oneshot_handlers == []  # logged in, looked, added nothing (no POST /api/database handler)
     httpserver.check_assertions()

@@ -78,7 +78,12 @@ runpy.run_path({str(PROJECT / "dags" / "collect_sources.py")!r})
 print(json.dumps(sorted(m for m in ("great_expectations", "requests", "psycopg", "icalendar", "pypdf")
                         if m in sys.modules)))
 """
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=PROJECT,
-                            env={**os.environ, "AIRFLOW__CORE__LOAD_EXAMPLES": "False"})
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT,
+        env={**os.environ, "AIRFLOW__CORE__LOAD_EXAMPLES": "False"},
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []

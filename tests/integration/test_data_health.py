@@ -38,14 +38,33 @@ def freshness_run(warehouse_dsn, tmp_path_factory) -> tuple[subprocess.Completed
                 """insert into audit.batch (load_id, source_id, raw_table, logical_date, status, started_at,
                                             finished_at)
                    values (%s, %s, 'x', %s, %s, %s, %s)""",
-                (f"{source_id}__{number}", source_id, datetime(2026, 4, 1, number, tzinfo=UTC), status,
-                 finished - timedelta(minutes=1), finished))
+                (
+                    f"{source_id}__{number}",
+                    source_id,
+                    datetime(2026, 4, 1, number, tzinfo=UTC),
+                    status,
+                    finished - timedelta(minutes=1),
+                    finished,
+                ),
+            )
         conn.execute("""insert into audit.validation_result (load_id, suite, expectation, success) values
                         ('eurostat_lfsa_urgan__6', 'eurostat_rates', 'expect_column_values_to_be_between', false),
                         ('eurostat_lfsa_urgan__6', 'eurostat_rates', 'expect_column_to_exist', true)""")
     project = tmp_path_factory.mktemp("dbt_freshness")
-    result = dbt_command(["source", "freshness", "--select", "source:registry", "--target-path",
-                          str(project / "target"), "--log-path", str(project / "logs")], warehouse_dsn, check=False)
+    result = dbt_command(
+        [
+            "source",
+            "freshness",
+            "--select",
+            "source:registry",
+            "--target-path",
+            str(project / "target"),
+            "--log-path",
+            str(project / "logs"),
+        ],
+        warehouse_dsn,
+        check=False,
+    )
     store_freshness_results(str(project), {"run_id": "test_run"})
     with psycopg.connect(warehouse_dsn) as conn:
         rows = write_daily_summary(conn, DAY)
@@ -56,9 +75,13 @@ def test_dbt_checks_every_registry_entry_with_its_own_thresholds(freshness_run, 
     result, _ = freshness_run
     assert result.returncode != 0, "a source past its error threshold must make dbt source freshness fail"
     with psycopg.connect(warehouse_dsn) as conn:
-        stored = {source_id: (status, warn, error) for source_id, status, warn, error in conn.execute(
-            """select source_id, status, warn_after_hours, error_after_hours from audit.source_freshness
-               where run_id = 'test_run'""").fetchall()}
+        stored = {
+            source_id: (status, warn, error)
+            for source_id, status, warn, error in conn.execute(
+                """select source_id, status, warn_after_hours, error_after_hours from audit.source_freshness
+               where run_id = 'test_run'"""
+            ).fetchall()
+        }
     registry = load_registry()
     assert set(stored) == set(registry.sources)
     for source_id, (_, warn, error) in stored.items():
@@ -84,10 +107,15 @@ def test_rerunning_the_check_in_the_same_run_replaces_its_rows(freshness_run, wa
 
 def test_daily_summary_statuses_and_reasons(freshness_run, warehouse_dsn) -> None:
     with psycopg.connect(warehouse_dsn) as conn:
-        health = {row[0]: row[1:] for row in conn.execute(
-            """select source_id, health_status, freshness_status, last_batch_status, expectations_failed,
+        health = {
+            row[0]: row[1:]
+            for row in conn.execute(
+                """select source_id, health_status, freshness_status, last_batch_status, expectations_failed,
                       expectations_evaluated, quarantined_last_7_days, quarantined_total, note
-               from audit.data_health where health_date = %s""", (DAY,)).fetchall()}
+               from audit.data_health where health_date = %s""",
+                (DAY,),
+            ).fetchall()
+        }
     assert health["eurostat_lfsa_ergan"][:3] == ("ok", "pass", "published")
     assert health["funding_esf_berlin"][:2] == ("warn", "warn")
     assert health["events_fablab_cottbus"][:2] == ("error", "error")

@@ -32,8 +32,14 @@ def one(dsn: str, query: str, *params):
 
 def test_demo_prints_one_line_per_mart_with_rows(demo_output) -> None:
     marts = dict(re.findall(r"^mart (marts\.\w+) rows=(\d+)$", demo_output, flags=re.M))
-    assert {"marts.fct_indicator_observation", "marts.dim_document", "marts.fct_funding", "marts.fct_event",
-            "marts.dim_geo", "marts.dim_indicator"} <= set(marts)
+    assert {
+        "marts.fct_indicator_observation",
+        "marts.dim_document",
+        "marts.fct_funding",
+        "marts.fct_event",
+        "marts.dim_geo",
+        "marts.dim_indicator",
+    } <= set(marts)
     assert all(int(rows) > 0 for rows in marts.values())
     assert "Germany" in demo_output and "-21.5" in demo_output  # 62.6 non-EU vs 84.1 nationals in 2024
 
@@ -45,30 +51,48 @@ def test_indicator_mart_holds_real_eurostat_values(demo_output, warehouse_dsn) -
     assert one(warehouse_dsn, q, "employment_rate", "DE", "2021", "NAT", "T") == (81.8, "b", "percent")
     assert one(warehouse_dsn, q, "population_by_citizenship", "FR", "2015", "MA", "T") == (458561, None, "persons")
     assert one(warehouse_dsn, "select geo_name, iso_alpha2 from marts.dim_geo where geo_code = 'EL'") == (
-        "Greece", "GR")
+        "Greece",
+        "GR",
+    )
 
 
 def test_demo_quarantines_a_broken_batch_and_keeps_the_marts(demo_output, warehouse_dsn) -> None:
     line = next(line for line in demo_output.splitlines() if line.startswith("quality gate drill:"))
-    kept = re.search(r"raw rows of eurostat_lfsa_urgan (\d+) -> (\d+); "
-                     r"marts.fct_indicator_observation rows (\d+) -> (\d+)", line)
+    kept = re.search(
+        r"raw rows of eurostat_lfsa_urgan (\d+) -> (\d+); "
+        r"marts.fct_indicator_observation rows (\d+) -> (\d+)",
+        line,
+    )
     assert " quarantined " in line and kept[1] == kept[2] and kept[3] == kept[4] and int(kept[1]) > 0
-    status, reason = one(warehouse_dsn, """select status, message from audit.batch
-                                           where load_id = 'eurostat_lfsa_urgan__20260401_010000'""")
+    status, reason = one(
+        warehouse_dsn,
+        """select status, message from audit.batch
+                                           where load_id = 'eurostat_lfsa_urgan__20260401_010000'""",
+    )
     assert status == "quarantined" and "expect_column_values_to_be_between(value)" in reason
-    assert one(warehouse_dsn, """select count(*) from quarantine."eurostat_lfsa_urgan__20260401_010000"
-                                 where value = 180""") == (1,)
+    assert one(
+        warehouse_dsn,
+        """select count(*) from quarantine."eurostat_lfsa_urgan__20260401_010000"
+                                 where value = 180""",
+    ) == (1,)
 
 
 def test_report_funding_and_event_marts(demo_output, warehouse_dsn) -> None:
-    titles = {row for (row,) in psycopg.connect(warehouse_dsn).execute(
-        "select document_title from marts.dim_document").fetchall()}
+    titles = {
+        row
+        for (row,) in psycopg.connect(warehouse_dsn).execute("select document_title from marts.dim_document").fetchall()
+    }
     assert "Mediterranean City-to-City Migration" in titles and len(titles) == 3
-    assert one(warehouse_dsn, """select amount_original::text, currency_code, amount_eur::text from marts.fct_funding
-                                 where operation_title = 'Pflegehilfe mit integrierter Deutsch-Förderung'""") == (
-        "91100.16", "EUR", "91100.16")
-    start, tzid = one(warehouse_dsn, """select event_start_utc, event_original_tzid from marts.fct_event
-                                        where event_uid = 'ai1ec-1441@blog.fablab-cottbus.de'""")
+    assert one(
+        warehouse_dsn,
+        """select amount_original::text, currency_code, amount_eur::text from marts.fct_funding
+                                 where operation_title = 'Pflegehilfe mit integrierter Deutsch-Förderung'""",
+    ) == ("91100.16", "EUR", "91100.16")
+    start, tzid = one(
+        warehouse_dsn,
+        """select event_start_utc, event_original_tzid from marts.fct_event
+                                        where event_uid = 'ai1ec-1441@blog.fablab-cottbus.de'""",
+    )
     assert start == datetime(2016, 12, 3, 13, 0, tzinfo=UTC) and tzid == "Europe/Berlin"
 
 
@@ -76,9 +100,12 @@ def test_every_source_has_one_published_batch_and_no_duplicates(demo_output, war
     from observatory.config.registry import load_registry
 
     with psycopg.connect(warehouse_dsn) as conn:
-        published = dict(conn.execute(
-            """select source_id, count(*) from audit.batch
-               where status = 'published' and logical_date = '2026-04-01T00:00:00Z' group by 1""").fetchall())
+        published = dict(
+            conn.execute(
+                """select source_id, count(*) from audit.batch
+               where status = 'published' and logical_date = '2026-04-01T00:00:00Z' group by 1"""
+            ).fetchall()
+        )
         dupes = conn.execute("""select count(*) from (select 1 from marts.fct_indicator_observation
                                 group by indicator_observation_id having count(*) > 1) d""").fetchone()[0]
     assert published == {source_id: 1 for source_id in load_registry().sources}
@@ -87,13 +114,19 @@ def test_every_source_has_one_published_batch_and_no_duplicates(demo_output, war
 
 def test_scoreboard_gap_from_real_lfsa_files(demo_output, warehouse_dsn) -> None:
     """Germany 2024: non-EU 62.6 vs nationals 84.1 (lfsa_ergan); 2019: 60.3 vs 82.7; EU-27 2024: 64.2 vs 76.7."""
-    row = one(warehouse_dsn, """select period_used, migrant_value, reference_value, gap, gap_5y_earlier, gap_change_5y,
+    row = one(
+        warehouse_dsn,
+        """select period_used, migrant_value, reference_value, gap, gap_5y_earlier, gap_change_5y,
                                        eu27_gap, rank_among_countries is not null
                                 from marts.mart_integration_scoreboard
-                                where geo_code = 'DE' and indicator_id = 'employment_rate'""")
+                                where geo_code = 'DE' and indicator_id = 'employment_rate'""",
+    )
     assert row == ("2024", 62.6, 84.1, -21.5, -22.4, 0.9, -12.5, True)
-    unemployment = one(warehouse_dsn, """select gap from marts.mart_integration_scoreboard
-                                         where geo_code = 'EU27_2020' and indicator_id = 'unemployment_rate'""")
+    unemployment = one(
+        warehouse_dsn,
+        """select gap from marts.mart_integration_scoreboard
+                                         where geo_code = 'EU27_2020' and indicator_id = 'unemployment_rate'""",
+    )
     assert unemployment == (7.2,)  # lfsa_urgan 2024: 12.3 non-EU vs 5.1 nationals
 
 
@@ -111,7 +144,8 @@ def test_demo_checks_freshness_and_prints_the_data_health(demo_output, warehouse
                                  from audit.source_freshness""").fetchone()
         quarantined = conn.execute(
             """select quarantined_last_7_days, expectations_failed > 0 from audit.data_health
-               where health_date = '2026-04-01' and source_id = 'eurostat_lfsa_urgan'""").fetchone()
+               where health_date = '2026-04-01' and source_id = 'eurostat_lfsa_urgan'"""
+        ).fetchone()
     assert stored == (len(load_registry().sources), 0)
     assert quarantined == (1, True)
 

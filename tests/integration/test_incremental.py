@@ -74,15 +74,19 @@ def filtered(doc: dict, dimension: str, keep: list[str]) -> dict:
 
     cube = copy.deepcopy(doc) | {"size": new_sizes, "value": cut(doc["value"]), "status": cut(doc["status"])}
     cube["dimension"][dimension]["category"] = {
-        "index": {code: i for i, code in enumerate(keep)}, "label": {code: category["label"][code] for code in keep}}
+        "index": {code: i for i, code in enumerate(keep)},
+        "label": {code: category["label"][code] for code in keep},
+    }
     return cube
 
 
 def with_value(doc: dict, citizen: str, year: str, value: float, updated: str) -> dict:
     """The cube with one cell revised and a new ``updated`` stamp, as a new Eurostat release."""
     index = [doc["dimension"][dim]["category"]["index"] for dim in doc["id"]]
-    position = [0 if dim not in ("citizen", "time") else index[i][citizen if dim == "citizen" else year]
-                for i, dim in enumerate(doc["id"])]
+    position = [
+        0 if dim not in ("citizen", "time") else index[i][citizen if dim == "citizen" else year]
+        for i, dim in enumerate(doc["id"])
+    ]
     revised = copy.deepcopy(doc) | {"updated": updated}
     revised["value"][str(np.ravel_multi_index(position, doc["size"]))] = value
     return revised
@@ -108,12 +112,13 @@ class EurostatApi:
         headers = {}
         if self.conditional:
             updated = datetime.fromisoformat(json.loads(body)["updated"])
-            headers = {"ETag": f'"{hashlib.sha256(body).hexdigest()[:20]}"',
-                       "Last-Modified": format_datetime(updated.astimezone(UTC), usegmt=True)}
+            headers = {
+                "ETag": f'"{hashlib.sha256(body).hexdigest()[:20]}"',
+                "Last-Modified": format_datetime(updated.astimezone(UTC), usegmt=True),
+            }
         status = 304 if self.conditional and request.headers.get("If-None-Match") == headers["ETag"] else 200
         self.exchanges.append((request, status))
-        return Response(b"" if status == 304 else body, status=status, headers=headers,
-                        content_type="application/json")
+        return Response(b"" if status == 304 else body, status=status, headers=headers, content_type="application/json")
 
 
 @pytest.fixture()
@@ -137,13 +142,17 @@ def published_rows(dsn: str, source_id: str) -> list[tuple]:
     with psycopg.connect(dsn) as conn:
         return conn.execute(
             """select xmin::text, ctid::text, load_id, dimensions->>'citizen', time_period, value, flags, loaded_at
-               from raw.eurostat_observation where source_id = %s order by 4, 5, ctid""", (source_id,)).fetchall()
+               from raw.eurostat_observation where source_id = %s order by 4, 5, ctid""",
+            (source_id,),
+        ).fetchall()
 
 
 def batch(dsn: str, source_id: str, day: datetime) -> tuple:
     with psycopg.connect(dsn) as conn:
-        return conn.execute("select status, row_count, message from audit.batch where load_id = %s",
-                            (pipeline.load_id_for(source_id, day),)).fetchone()
+        return conn.execute(
+            "select status, row_count, message from audit.batch where load_id = %s",
+            (pipeline.load_id_for(source_id, day),),
+        ).fetchone()
 
 
 def value_of(rows: list[tuple], citizen: str, year: str) -> float:
@@ -155,7 +164,11 @@ def test_filtered_dataset_is_requested_as_the_api_expects_and_published(api, war
     request, status = api.exchanges[0]
     assert request.args.getlist("citizen") == ["MA", "PT"] and status == 200
     assert {key: request.args[key] for key in ("format", "lang", "geo", "sinceTimePeriod")} == {
-        "format": "JSON", "lang": "EN", "geo": "FR", "sinceTimePeriod": "2014"}
+        "format": "JSON",
+        "lang": "EN",
+        "geo": "FR",
+        "sinceTimePeriod": "2014",
+    }
     assert "If-None-Match" not in request.headers
     rows = published_rows(warehouse_dsn, MA_PT)
     assert value_of(rows, "MA", "2015") == 458561.0 and value_of(rows, "PT", "2015") == 541867.0
@@ -177,8 +190,9 @@ def test_unchanged_rerun_rewrites_nothing(api, warehouse_dsn) -> None:
     assert (status, row_count) == ("unchanged", 927)
     assert message == f"unchanged: same content as batch {pipeline.load_id_for(FR, DAY1)}"
     with psycopg.connect(warehouse_dsn) as conn:
-        fetches = conn.execute("select http_status, content_sha256 from audit.fetch_log where source_id = %s "
-                               "order by fetch_id", (FR,)).fetchall()
+        fetches = conn.execute(
+            "select http_status, content_sha256 from audit.fetch_log where source_id = %s order by fetch_id", (FR,)
+        ).fetchall()
         staged = conn.execute("select to_regclass(%s)", (f'stage."{pipeline.load_id_for(FR, DAY2)}"',)).fetchone()
     assert [status for status, _ in fetches] == [200, 304] and fetches[0][1] == fetches[1][1]
     assert staged == (None,)
@@ -241,8 +255,7 @@ def test_changed_payload_replaces_only_its_own_sources_rows(api, warehouse_dsn) 
     for source_id in (MA_PT, FR):
         pipeline.run_source(source_id, DAY1)
     ma_pt_before, fr_before = published_rows(warehouse_dsn, MA_PT), published_rows(warehouse_dsn, FR)
-    api.serve(MA_PT, with_value(ma_pt_since_2014(), "MA", "2015", 458999,
-                                updated="2026-10-20T23:00:00+0200"))
+    api.serve(MA_PT, with_value(ma_pt_since_2014(), "MA", "2015", 458999, updated="2026-10-20T23:00:00+0200"))
     for source_id in (MA_PT, FR):
         pipeline.run_source(source_id, DAY2)
 
@@ -251,22 +264,24 @@ def test_changed_payload_replaces_only_its_own_sources_rows(api, warehouse_dsn) 
     assert {row[2] for row in ma_pt_after} == {pipeline.load_id_for(MA_PT, DAY2)}
     assert value_of(ma_pt_after, "MA", "2015") == 458999.0
     assert [row[3:7] for row in ma_pt_after if row[3:5] != ("MA", "2015")] == [
-        row[3:7] for row in ma_pt_before if row[3:5] != ("MA", "2015")]
+        row[3:7] for row in ma_pt_before if row[3:5] != ("MA", "2015")
+    ]
     assert batch(warehouse_dsn, FR, DAY2)[0] == "unchanged"
     assert published_rows(warehouse_dsn, FR) == fr_before
 
 
 def test_logical_dates_in_any_order_leave_no_duplicates(api, warehouse_dsn) -> None:
     pipeline.run_source(MA_PT, DAY2)
-    api.serve(MA_PT, with_value(ma_pt_since_2014(), "PT", "2016", 1.0,
-                                updated="2026-10-20T23:00:00+0200"))
+    api.serve(MA_PT, with_value(ma_pt_since_2014(), "PT", "2016", 1.0, updated="2026-10-20T23:00:00+0200"))
     pipeline.run_source(MA_PT, DAY1)  # a backfill of an earlier date after the upstream changed
     pipeline.run_source(MA_PT, DAY2)  # and the later date again
     with psycopg.connect(warehouse_dsn) as conn:
         rows, keys, load_ids = conn.execute(
             """select count(*), count(distinct (dataset_code, dimensions, geo, time_period)),
                       array_agg(distinct load_id)
-               from raw.eurostat_observation where source_id = %s""", (MA_PT,)).fetchone()
+               from raw.eurostat_observation where source_id = %s""",
+            (MA_PT,),
+        ).fetchone()
     assert rows == keys == 16
     assert load_ids == [pipeline.load_id_for(MA_PT, DAY1)]
     assert batch(warehouse_dsn, MA_PT, DAY2)[0] == "unchanged"
@@ -277,14 +292,19 @@ def test_bulk_path_stages_exactly_the_rows_of_the_tuple_path(warehouse_dsn) -> N
     columns = "dataset_code, dimensions, geo, time_period, value, flags, dataset_updated"
     with psycopg.connect(warehouse_dsn) as conn:
         assert stage_rows(conn, "bulk_test_rows", "bulk", "eurostat_observation", jsonstat.parse(payload, {})) == 927
-        assert stage_arrays(conn, "bulk_test_arrays", "bulk", "eurostat_observation",
-                            [jsonstat.parse_arrays(payload, {}, parts=3)]) == 927
+        assert (
+            stage_arrays(
+                conn, "bulk_test_arrays", "bulk", "eurostat_observation", [jsonstat.parse_arrays(payload, {}, parts=3)]
+            )
+            == 927
+        )
         differences = conn.execute(
             f"""select count(*) from ((select load_id, {columns} from stage.bulk_test_rows
                                        except all select 'bulk_test_rows', {columns} from stage.bulk_test_arrays)
                                       union all
                                       (select 'bulk_test_rows', {columns} from stage.bulk_test_arrays
-                                       except all select load_id, {columns} from stage.bulk_test_rows)) d""").fetchone()
+                                       except all select load_id, {columns} from stage.bulk_test_rows)) d"""
+        ).fetchone()
         flagged = conn.execute("""select value, flags from stage.bulk_test_arrays where geo = 'FR'
                                   and time_period = '2014' and dimensions->>'citizen' = 'AT'""").fetchone()
         conn.rollback()
@@ -292,14 +312,20 @@ def test_bulk_path_stages_exactly_the_rows_of_the_tuple_path(warehouse_dsn) -> N
     assert flagged == (4726.0, "b")
 
 
-def test_airflow_skips_publish_of_an_unchanged_batch_so_no_asset_event(api, warehouse_dsn, landing_dir,
-                                                                        tmp_path) -> None:
+def test_airflow_skips_publish_of_an_unchanged_batch_so_no_asset_event(
+    api, warehouse_dsn, landing_dir, tmp_path
+) -> None:
     from observatory_dev.airflow_runner import airflow_env, migrate_metadata, test_dag
 
     home = tmp_path / "airflow"
-    env = airflow_env(warehouse_dsn, {
-        "AIRFLOW_HOME": str(home), "OBSERVATORY_REGISTRY": os.environ["OBSERVATORY_REGISTRY"],
-        "OBSERVATORY_LANDING_DIR": str(landing_dir)})
+    env = airflow_env(
+        warehouse_dsn,
+        {
+            "AIRFLOW_HOME": str(home),
+            "OBSERVATORY_REGISTRY": os.environ["OBSERVATORY_REGISTRY"],
+            "OBSERVATORY_LANDING_DIR": str(landing_dir),
+        },
+    )
     migrate_metadata(env)
     for day in (DAY1, DAY2):
         test_dag(f"collect__{FR}", day, env)
@@ -307,9 +333,14 @@ def test_airflow_skips_publish_of_an_unchanged_batch_so_no_asset_event(api, ware
         states = metadata.execute(
             """select r.logical_date, t.task_id, t.state from task_instance t
                join dag_run r on r.dag_id = t.dag_id and r.run_id = t.run_id
-               where t.dag_id = ? order by r.logical_date, t.task_id""", (f"collect__{FR}",)).fetchall()
-        events = metadata.execute("""select count(*) from asset_event e join asset a on a.id = e.asset_id
-                                     where a.name = ?""", (f"observatory.raw.{FR}",)).fetchone()[0]
+               where t.dag_id = ? order by r.logical_date, t.task_id""",
+            (f"collect__{FR}",),
+        ).fetchall()
+        events = metadata.execute(
+            """select count(*) from asset_event e join asset a on a.id = e.asset_id
+                                     where a.name = ?""",
+            (f"observatory.raw.{FR}",),
+        ).fetchone()[0]
     by_run: dict[str, dict[str, str]] = {}
     for logical_date, task, state in states:
         by_run.setdefault(logical_date[:10], {})[task] = state

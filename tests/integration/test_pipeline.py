@@ -29,9 +29,13 @@ def test_eurostat_tsv_source_lands_and_publishes_real_values(warehouse_dsn, samp
         ).fetchone()
         fetch = conn.execute(
             """select outcome, http_status, content_sha256, byte_count, landing_path from audit.fetch_log
-               where load_id = %s""", (pipeline.load_id_for("eurostat_lfsa_ergan", DAY),)).fetchone()
-        batch = conn.execute("select status, row_count from audit.batch where load_id = %s",
-                             (pipeline.load_id_for("eurostat_lfsa_ergan", DAY),)).fetchone()
+               where load_id = %s""",
+            (pipeline.load_id_for("eurostat_lfsa_ergan", DAY),),
+        ).fetchone()
+        batch = conn.execute(
+            "select status, row_count from audit.batch where load_id = %s",
+            (pipeline.load_id_for("eurostat_lfsa_ergan", DAY),),
+        ).fetchone()
     assert (value, flags) == (70.4, "b")
     assert published == raw_rows(warehouse_dsn, "eurostat_observation", "eurostat_lfsa_ergan") > 3000
     assert batch == ("published", published)
@@ -47,17 +51,20 @@ def test_rerun_of_the_same_interval_is_idempotent(warehouse_dsn, sample_base_url
     with psycopg.connect(warehouse_dsn) as conn:
         duplicates = conn.execute(
             """select count(*) from (select operation_key from raw.funding_operation
-               where source_id = 'funding_esf_berlin' group by 1 having count(*) > 1) d""").fetchone()[0]
+               where source_id = 'funding_esf_berlin' group by 1 having count(*) > 1) d"""
+        ).fetchone()[0]
         amount, currency = conn.execute(
             """select amount, currency from raw.funding_operation where source_id = 'funding_esf_berlin'
-               and operation_title = 'Pflegehilfe mit integrierter Deutsch-Förderung'""").fetchone()
+               and operation_title = 'Pflegehilfe mit integrierter Deutsch-Förderung'"""
+        ).fetchone()
     assert first == second == raw_rows(warehouse_dsn, "funding_operation", "funding_esf_berlin") > 0
     assert duplicates == 0
     assert (str(amount), currency) == ("91100.16", "EUR")
 
 
-def test_failing_batch_is_quarantined_and_published_rows_survive(warehouse_dsn, sample_base_url, landing_dir,
-                                                                 monkeypatch) -> None:
+def test_failing_batch_is_quarantined_and_published_rows_survive(
+    warehouse_dsn, sample_base_url, landing_dir, monkeypatch
+) -> None:
     """A rate above 100 breaks the suite: the batch goes to quarantine, raw keeps the last good batch."""
     pipeline.run_source("eurostat_lfsa_urgan", DAY)
     before = raw_rows(warehouse_dsn, "eurostat_observation", "eurostat_lfsa_urgan")
@@ -76,11 +83,15 @@ def test_failing_batch_is_quarantined_and_published_rows_survive(warehouse_dsn, 
         pipeline.run_source("eurostat_lfsa_urgan", later)
     load_id = pipeline.load_id_for("eurostat_lfsa_urgan", later)
     with psycopg.connect(warehouse_dsn) as conn:
-        status, message = conn.execute("select status, message from audit.batch where load_id = %s",
-                                       (load_id,)).fetchone()
+        status, message = conn.execute(
+            "select status, message from audit.batch where load_id = %s", (load_id,)
+        ).fetchone()
         quarantined = conn.execute(f'select count(*) from quarantine."{load_id}" where value = 180').fetchone()[0]
-        failed = conn.execute("""select count(*) from audit.validation_result
-                                 where load_id = %s and not success""", (load_id,)).fetchone()[0]
+        failed = conn.execute(
+            """select count(*) from audit.validation_result
+                                 where load_id = %s and not success""",
+            (load_id,),
+        ).fetchone()[0]
         still_published = conn.execute("""select count(*) from raw.eurostat_observation
                                           where source_id = 'eurostat_lfsa_urgan' and value > 100""").fetchone()[0]
     assert status == "quarantined" and "value" in message
@@ -97,12 +108,14 @@ def test_http_error_fails_the_batch_with_a_clear_message(warehouse_dsn, httpserv
     with psycopg.connect(warehouse_dsn) as conn:
         outcome, message = conn.execute(
             "select outcome, message from audit.fetch_log where load_id = %s",
-            (pipeline.load_id_for("eurostat_lfsa_ergan", datetime(2026, 3, 3, tzinfo=UTC)),)).fetchone()
+            (pipeline.load_id_for("eurostat_lfsa_ergan", datetime(2026, 3, 3, tzinfo=UTC)),),
+        ).fetchone()
     assert outcome == "failed" and "HTTP 404" in message
 
 
-def test_malformed_payload_fails_parse_and_keeps_the_raw_bytes(warehouse_dsn, httpserver, landing_dir,
-                                                                monkeypatch) -> None:
+def test_malformed_payload_fails_parse_and_keeps_the_raw_bytes(
+    warehouse_dsn, httpserver, landing_dir, monkeypatch
+) -> None:
     broken = b"freq,unit,sex,age,citizen,geo\\TIME_PERIOD\t2015 \nA,PC,T,Y20-64,NAT,AT\t70.1\t99.9\n"
     httpserver.expect_request("/eurostat/estat_lfsa_ergan_filtered.tsv").respond_with_data(broken)
     monkeypatch.setenv("OBSERVATORY_SAMPLE_BASE_URL", httpserver.url_for("").rstrip("/"))
@@ -114,6 +127,7 @@ def test_malformed_payload_fails_parse_and_keeps_the_raw_bytes(warehouse_dsn, ht
     digest = hashlib.sha256(broken).hexdigest()
     assert (landing_dir / "eurostat_lfsa_ergan" / digest[:2] / digest).read_bytes() == broken
     with psycopg.connect(warehouse_dsn) as conn:
-        status = conn.execute("select status from audit.batch where load_id = %s",
-                              (pipeline.load_id_for("eurostat_lfsa_ergan", day),)).fetchone()[0]
+        status = conn.execute(
+            "select status from audit.batch where load_id = %s", (pipeline.load_id_for("eurostat_lfsa_ergan", day),)
+        ).fetchone()[0]
     assert status == "failed"

@@ -46,10 +46,25 @@ class RatesSource:
 def rates(request: pytest.FixtureRequest, warehouse_dsn: str, httpserver: HTTPServer, tmp_path: Path) -> RatesSource:
     source_id = "gate_" + hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:12]
     registry = tmp_path / "sources.yml"
-    registry.write_text(yaml.safe_dump({"sources": {source_id: {
-        "kind": "indicators", "format": "eurostat_tsv", "suite": "eurostat_rates", "description": "gate test",
-        "publisher": "tests", "urls": [httpserver.url_for("/rates.tsv")], "parse": {"dataset_code": "lfsa_ergan"},
-        "freshness": {"warn_after_hours": 1, "error_after_hours": 2}}}}), encoding="utf-8")
+    registry.write_text(
+        yaml.safe_dump(
+            {
+                "sources": {
+                    source_id: {
+                        "kind": "indicators",
+                        "format": "eurostat_tsv",
+                        "suite": "eurostat_rates",
+                        "description": "gate test",
+                        "publisher": "tests",
+                        "urls": [httpserver.url_for("/rates.tsv")],
+                        "parse": {"dataset_code": "lfsa_ergan"},
+                        "freshness": {"warn_after_hours": 1, "error_after_hours": 2},
+                    }
+                }
+            }
+        ),
+        encoding="utf-8",
+    )
     settings = Settings.from_env().replace(registry_path=registry, landing_dir=tmp_path / "landing")
     return RatesSource(source_id, httpserver, settings)
 
@@ -58,23 +73,29 @@ def band_results(dsn: str, source_id: str, day: int) -> list[tuple]:
     with psycopg.connect(dsn) as conn:
         return conn.execute(
             "select success, observed_value from audit.validation_result where load_id = %s and expectation = %s",
-            (pipeline.load_id_for(source_id, DAYS[day]), BAND_EXPECTATION)).fetchall()
+            (pipeline.load_id_for(source_id, DAYS[day]), BAND_EXPECTATION),
+        ).fetchall()
 
 
 def batch(dsn: str, source_id: str, day: int) -> tuple:
     with psycopg.connect(dsn) as conn:
-        return conn.execute("select status, row_count, message from audit.batch where load_id = %s",
-                            (pipeline.load_id_for(source_id, DAYS[day]),)).fetchone()
+        return conn.execute(
+            "select status, row_count, message from audit.batch where load_id = %s",
+            (pipeline.load_id_for(source_id, DAYS[day]),),
+        ).fetchone()
 
 
 def published(dsn: str, source_id: str) -> tuple[int, list[str]]:
     with psycopg.connect(dsn) as conn:
-        return conn.execute("select count(*), array_agg(distinct load_id) from raw.eurostat_observation "
-                            "where source_id = %s", (source_id,)).fetchone()
+        return conn.execute(
+            "select count(*), array_agg(distinct load_id) from raw.eurostat_observation where source_id = %s",
+            (source_id,),
+        ).fetchone()
 
 
-def test_a_first_batch_is_not_banded_and_a_batch_at_the_band_edges_passes(rates: RatesSource,
-                                                                            warehouse_dsn: str) -> None:
+def test_a_first_batch_is_not_banded_and_a_batch_at_the_band_edges_passes(
+    rates: RatesSource, warehouse_dsn: str
+) -> None:
     source_id = rates.source_id
     assert rates.run(0, eurostat_tsv(geos=4)) == 72
     assert band_results(warehouse_dsn, source_id, 0) == []
@@ -87,9 +108,12 @@ def test_a_first_batch_is_not_banded_and_a_batch_at_the_band_edges_passes(rates:
 def test_a_batch_that_shrinks_past_the_band_is_quarantined(rates: RatesSource, warehouse_dsn: str) -> None:
     source_id = rates.source_id
     rates.run(0, eurostat_tsv(geos=4))
-    with pytest.raises(QualityGateFailed, match=rf"{BAND_EXPECTATION}\(\): observed 18 \(expected row count within "
-                                                rf"±50% of the 72 rows of the previous published batch "
-                                                rf"{source_id}__20260601_000000 \(36\.\.108\)\)"):
+    with pytest.raises(
+        QualityGateFailed,
+        match=rf"{BAND_EXPECTATION}\(\): observed 18 \(expected row count within "
+        rf"±50% of the 72 rows of the previous published batch "
+        rf"{source_id}__20260601_000000 \(36\.\.108\)\)",
+    ):
         rates.run(1, eurostat_tsv(geos=1))
     assert band_results(warehouse_dsn, source_id, 1) == [(False, "18")]
     status, _, message = batch(warehouse_dsn, source_id, 1)
@@ -112,8 +136,9 @@ def test_the_band_is_configured_by_the_suite_meta(rates: RatesSource, warehouse_
     rates.run(0, eurostat_tsv(geos=4))
     assert rates.run(1, eurostat_tsv(geos=5)) == 90
     shipped = json.loads((rates.settings.expectations_dir / "eurostat_rates.json").read_text())
-    (tmp_path / "eurostat_rates.json").write_text(json.dumps(
-        {**shipped, "meta": {**shipped["meta"], "row_count_band": {"max_relative_change": 0.1}}}))
+    (tmp_path / "eurostat_rates.json").write_text(
+        json.dumps({**shipped, "meta": {**shipped["meta"], "row_count_band": {"max_relative_change": 0.1}}})
+    )
     with pytest.raises(QualityGateFailed, match=r"±10% of the 90 rows .* \(81\.\.99\)"):
         rates.run(2, eurostat_tsv(geos=4), rates.settings.replace(expectations_dir=tmp_path))  # 72 rows: -20%
     assert band_results(warehouse_dsn, source_id, 2) == [(False, "72")]
@@ -131,9 +156,11 @@ def test_every_expectation_is_stored_with_its_observed_value(rates: RatesSource,
     rates.run(1, eurostat_tsv(geos=4, version=2))
     shipped = suite_document("eurostat_rates", rates.settings.expectations_dir)
     with psycopg.connect(warehouse_dsn) as conn:
-        rows = conn.execute("""select suite, expectation, column_name, success, observed_value, validated_at
+        rows = conn.execute(
+            """select suite, expectation, column_name, success, observed_value, validated_at
                                from audit.validation_result where load_id = %s""",
-                            (pipeline.load_id_for(source_id, DAYS[1]),)).fetchall()
+            (pipeline.load_id_for(source_id, DAYS[1]),),
+        ).fetchall()
     assert len(rows) == len(shipped["expectations"]) + 1  # + the band
     assert all(suite == "eurostat_rates" and success and validated_at for suite, _, _, success, _, validated_at in rows)
     by_check = {(expectation, column): observed for _, expectation, column, _, observed, _ in rows}
@@ -141,11 +168,14 @@ def test_every_expectation_is_stored_with_its_observed_value(rates: RatesSource,
     assert by_check[("expect_column_values_to_be_between", "value")] == "0 unexpected, e.g. []"
 
 
-@pytest.mark.parametrize(("line", "expectation"), [
-    ("A,PC,T,Y20-64,NAT,at\t70.4 \t71.0 ", r"expect_column_values_to_match_regex\(geo\)"),
-    ("A,PC,T,Y20-64,NAT,AT\t70.4 x\t71.0 ", r"expect_column_values_to_match_regex\(flags\)"),
-    ("A,PC,T,Y20-64,NAT,AT\t170.4 \t71.0 ", r"expect_column_values_to_be_between\(value\)"),
-])
+@pytest.mark.parametrize(
+    ("line", "expectation"),
+    [
+        ("A,PC,T,Y20-64,NAT,at\t70.4 \t71.0 ", r"expect_column_values_to_match_regex\(geo\)"),
+        ("A,PC,T,Y20-64,NAT,AT\t70.4 x\t71.0 ", r"expect_column_values_to_match_regex\(flags\)"),
+        ("A,PC,T,Y20-64,NAT,AT\t170.4 \t71.0 ", r"expect_column_values_to_be_between\(value\)"),
+    ],
+)
 def test_the_eurostat_rates_suite_rejects_bad_cells(rates: RatesSource, line: str, expectation: str) -> None:
     payload = eurostat_tsv(geos=1).decode().splitlines()
     with pytest.raises(QualityGateFailed, match=expectation):
@@ -156,18 +186,25 @@ def test_the_eurostat_rates_suite_rejects_bad_cells(rates: RatesSource, line: st
 
 
 def failed_task_context(error: BaseException) -> dict:
-    ti = SimpleNamespace(dag_id="collect__eurostat_lfsa_ergan", task_id="validate",
-                         run_id="scheduled__2026-06-01T00:00:00+00:00", try_number=4,
-                         log_url="http://localhost:8080/dags/collect__eurostat_lfsa_ergan/runs/x/tasks/validate")
+    ti = SimpleNamespace(
+        dag_id="collect__eurostat_lfsa_ergan",
+        task_id="validate",
+        run_id="scheduled__2026-06-01T00:00:00+00:00",
+        try_number=4,
+        log_url="http://localhost:8080/dags/collect__eurostat_lfsa_ergan/runs/x/tasks/validate",
+    )
     return {"ti": ti, "exception": error, "logical_date": datetime(2026, 6, 1, tzinfo=UTC)}
 
 
-GATE_ERROR = QualityGateFailed("batch eurostat_lfsa_ergan__20260601_000000 failed suite 'eurostat_rates': "
-                               "expect_column_values_to_be_between(value): observed 3 unexpected")
+GATE_ERROR = QualityGateFailed(
+    "batch eurostat_lfsa_ergan__20260601_000000 failed suite 'eurostat_rates': "
+    "expect_column_values_to_be_between(value): observed 3 unexpected"
+)
 
 
-def test_the_notifier_posts_json_to_the_webhook(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch,
-                                                tmp_path: Path) -> None:
+def test_the_notifier_posts_json_to_the_webhook(
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     from observatory.airflow.notify import on_failure_callback
 
     httpserver.expect_oneshot_request("/hooks/observatory", method="POST").respond_with_data("ok")
@@ -178,14 +215,19 @@ def test_the_notifier_posts_json_to_the_webhook(httpserver: HTTPServer, monkeypa
     sent = request.get_json()
     assert request.headers["Content-Type"] == "application/json"
     assert (sent["dag_id"], sent["task_id"], sent["try_number"], sent["logical_date"]) == (
-        "collect__eurostat_lfsa_ergan", "validate", 4, "2026-06-01T00:00:00+00:00")
+        "collect__eurostat_lfsa_ergan",
+        "validate",
+        4,
+        "2026-06-01T00:00:00+00:00",
+    )
     assert sent["error"].startswith("QualityGateFailed: batch eurostat_lfsa_ergan__20260601_000000 failed suite")
     assert sent["text"].startswith("Observatory: task collect__eurostat_lfsa_ergan.validate failed")
     assert not (tmp_path / "notifications.log").exists()
 
 
-def test_without_a_webhook_the_notification_goes_to_the_log_file(monkeypatch: pytest.MonkeyPatch,
-                                                                 tmp_path: Path) -> None:
+def test_without_a_webhook_the_notification_goes_to_the_log_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     from observatory.airflow.notify import on_failure_callback
 
     monkeypatch.delenv("OBSERVATORY_NOTIFY_URL", raising=False)
@@ -193,8 +235,10 @@ def test_without_a_webhook_the_notification_goes_to_the_log_file(monkeypatch: py
     on_failure_callback(failed_task_context(GATE_ERROR))
     on_failure_callback(failed_task_context(RuntimeError("fetch failed: HTTP 503")))
     lines = [json.loads(line) for line in (tmp_path / "logs" / "notifications.log").read_text().splitlines()]
-    assert [line["error"] for line in lines] == [f"QualityGateFailed: {GATE_ERROR}",
-                                                 "RuntimeError: fetch failed: HTTP 503"]
+    assert [line["error"] for line in lines] == [
+        f"QualityGateFailed: {GATE_ERROR}",
+        "RuntimeError: fetch failed: HTTP 503",
+    ]
     assert {line["task_id"] for line in lines} == {"validate"}
 
 
@@ -205,8 +249,9 @@ def test_the_default_log_file_is_in_the_local_folder(monkeypatch: pytest.MonkeyP
     assert notification_log() == Settings.from_env().local_dir / "notifications.log"
 
 
-def test_a_failing_webhook_falls_back_to_the_log_without_leaking_its_url(httpserver: HTTPServer, tmp_path: Path,
-                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_webhook_falls_back_to_the_log_without_leaking_its_url(
+    httpserver: HTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from observatory.airflow.notify import on_failure_callback
 
     httpserver.expect_request("/hooks/T000/B000/secret-token", method="POST").respond_with_data("down", status=500)
@@ -220,14 +265,16 @@ def test_a_failing_webhook_falls_back_to_the_log_without_leaking_its_url(httpser
 
 
 @pytest.mark.integration
-def test_airflow_calls_the_notifier_when_a_task_fails(warehouse_dsn: str, httpserver: HTTPServer,
-                                                      tmp_path: Path) -> None:
+def test_airflow_calls_the_notifier_when_a_task_fails(
+    warehouse_dsn: str, httpserver: HTTPServer, tmp_path: Path
+) -> None:
     """A real `airflow dags test` of a DAG whose task fails the gate: the callback gets Airflow's own context."""
     from observatory_dev.airflow_runner import airflow, airflow_env, migrate_metadata
 
     dags = tmp_path / "dags"
     dags.mkdir()
-    (dags / "gate_fails.py").write_text(textwrap.dedent('''
+    (dags / "gate_fails.py").write_text(
+        textwrap.dedent('''
         """A one-task DAG that fails like a quality gate does."""
         from datetime import datetime, timezone
 
@@ -249,11 +296,17 @@ def test_airflow_calls_the_notifier_when_a_task_fails(warehouse_dsn: str, httpse
 
 
         gate_fails()
-    '''))
+    ''')
+    )
     httpserver.expect_request("/hooks/observatory", method="POST").respond_with_data("ok")
-    env = airflow_env(warehouse_dsn, {"AIRFLOW_HOME": str(tmp_path / "airflow"),
-                                      "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
-                                      "OBSERVATORY_NOTIFY_URL": httpserver.url_for("/hooks/observatory")})
+    env = airflow_env(
+        warehouse_dsn,
+        {
+            "AIRFLOW_HOME": str(tmp_path / "airflow"),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+            "OBSERVATORY_NOTIFY_URL": httpserver.url_for("/hooks/observatory"),
+        },
+    )
     migrate_metadata(env)
     result = airflow(["dags", "test", "gate_fails", "2026-06-01T00:00:00+00:00"], env)
     assert len(httpserver.log) == 1, result.stdout[-3000:] + result.stderr[-3000:]
@@ -266,8 +319,7 @@ def test_airflow_calls_the_notifier_when_a_task_fails(warehouse_dsn: str, httpse
 # --- Data Docs ---------------------------------------------------------------------------------------------
 
 
-def test_data_docs_show_the_published_rows_validated_by_their_suite(rates: RatesSource,
-                                                                   tmp_path: Path) -> None:
+def test_data_docs_show_the_published_rows_validated_by_their_suite(rates: RatesSource, tmp_path: Path) -> None:
     from observatory.quality.data_docs import build_data_docs
 
     source_id = rates.source_id

@@ -34,8 +34,18 @@ def built_marts(warehouse_dsn: str, sample_base_url: str, tmp_path_factory: pyte
     for source_id in SOURCES:
         assert pipeline.run_source(source_id, DAY, settings) > 0
     with tempfile.TemporaryDirectory() as target:
-        dbt_command(["build", "--select", "+mart_integration_scoreboard +fct_indicator_observation +fct_funding "
-                     "+dim_indicator", "--indirect-selection", "cautious", "--target-path", target], warehouse_dsn)
+        dbt_command(
+            [
+                "build",
+                "--select",
+                "+mart_integration_scoreboard +fct_indicator_observation +fct_funding +dim_indicator",
+                "--indirect-selection",
+                "cautious",
+                "--target-path",
+                target,
+            ],
+            warehouse_dsn,
+        )
     return warehouse_dsn
 
 
@@ -78,7 +88,8 @@ def test_report_is_one_offline_page_with_a_chart_per_country(report: tuple[Path,
     assert all(reference.startswith("#") for reference in page.references), "no network, no other file"
     assert "script" not in page.tags and "link" not in page.tags
     assert {'<section id="employment_rate">', '<section id="unemployment_rate">', '<section id="funding">'} <= set(
-        re.findall(r'<section id="\w+">', html))
+        re.findall(r'<section id="\w+">', html)
+    )
     assert html.count('<svg class="spark"') >= 2 * 25  # both indicators, most EU and EFTA countries
 
 
@@ -91,15 +102,21 @@ def test_report_shows_the_real_gaps_over_time_and_the_scoreboard(report: tuple[P
     row = re.search(r"<td>Germany</td><td>2024</td>(.*?)</tr>", html.split('id="employment_rate"')[1], re.S)[1]
     cells = re.findall(r"<td[^>]*>([^<]*)</td>", row)
     assert cells[:5] == ["84.1", "62.6", "-21.5", "+0.9", "-12.5"]
-    assert re.search(r"<td>European Union - 27 countries \(from 2020\)</td><td>2024</td>.*?<td[^>]*>\+7\.2</td>",
-                     html.split('id="unemployment_rate"')[1], re.S)  # 12.3 non-EU vs 5.1 nationals
+    assert re.search(
+        r"<td>European Union - 27 countries \(from 2020\)</td><td>2024</td>.*?<td[^>]*>\+7\.2</td>",
+        html.split('id="unemployment_rate"')[1],
+        re.S,
+    )  # 12.3 non-EU vs 5.1 nationals
 
 
 def test_report_puts_funding_per_city_next_to_the_country_gap(report: tuple[Path, str], built_marts: str) -> None:
     _, html = report
     with psycopg.connect(built_marts) as conn:
-        columns = {name for (name,) in conn.execute("""select column_name from information_schema.columns
-                                                      where table_schema = 'marts' and table_name = 'fct_funding'""")}
+        columns = {
+            name
+            for (name,) in conn.execute("""select column_name from information_schema.columns
+                                                      where table_schema = 'marts' and table_name = 'fct_funding'""")
+        }
         city = "city_name" if "city_name" in columns else "location_name"
         cities = conn.execute(f"""select {city}, sum(amount_eur) from marts.fct_funding
                                   where {city} is not null and {city} !~ '^[0-9 ]+$' group by 1""").fetchall()
@@ -150,8 +167,11 @@ def test_state_comparison_selects_a_changed_model_and_its_descendants_only(built
         children = {child for node in frontier for child in manifest["child_map"].get(node, [])} - expected
         expected |= children
         frontier = list(children)
-    expected |= {node for node in manifest.get("unit_tests", {})
-                 if manifest["unit_tests"][node]["depends_on"]["nodes"][0] in expected}
+    expected |= {
+        node
+        for node in manifest.get("unit_tests", {})
+        if manifest["unit_tests"][node]["depends_on"]["nodes"][0] in expected
+    }
     selected = modified_nodes(built_marts, committed, state)
     assert changed in selected and "model.observatory.stg_eurostat__observations" not in selected
     assert selected == expected
@@ -164,13 +184,19 @@ def test_analyst_templates_parse_with_their_tests_and_pass_the_sql_rules(warehou
 
     project = tmp_path / "dbt_project"
     shutil.copytree(settings.dbt_project_dir, project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
-    values = {"__source__": "template_check", "__raw_table__": "eurostat_observation", "__entities__": "rows",
-              "__entity__": "template_row"}
-    placed = {"staging/stg_source__entity.sql": "staging/template_check/stg_template_check__rows.sql",
-              "staging/_source__sources.yml": "staging/template_check/_template_check__sources.yml",
-              "staging/_source__models.yml": "staging/template_check/_template_check__models.yml",
-              "marts/fct_entity.sql": "marts/fct_template_row.sql",
-              "marts/_entity__models.yml": "marts/_template_row__models.yml"}
+    values = {
+        "__source__": "template_check",
+        "__raw_table__": "eurostat_observation",
+        "__entities__": "rows",
+        "__entity__": "template_row",
+    }
+    placed = {
+        "staging/stg_source__entity.sql": "staging/template_check/stg_template_check__rows.sql",
+        "staging/_source__sources.yml": "staging/template_check/_template_check__sources.yml",
+        "staging/_source__models.yml": "staging/template_check/_template_check__models.yml",
+        "marts/fct_entity.sql": "marts/fct_template_row.sql",
+        "marts/_entity__models.yml": "marts/_template_row__models.yml",
+    }
     for template, destination in placed.items():
         text = (settings.dbt_project_dir / "templates" / template).read_text()
         for placeholder, value in values.items():
@@ -185,8 +211,11 @@ def test_analyst_templates_parse_with_their_tests_and_pass_the_sql_rules(warehou
     fct = manifest["nodes"]["model.observatory.fct_template_row"]
     assert fct["depends_on"]["nodes"] == ["model.observatory.stg_template_check__rows"]
     assert fct["config"]["materialized"] == "table" and fct["schema"] == "marts"
-    tests = {node["test_metadata"]["name"] for node in manifest["nodes"].values()
-             if node["resource_type"] == "test" and "model.observatory.fct_template_row" in node["depends_on"]["nodes"]}
+    tests = {
+        node["test_metadata"]["name"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "test" and "model.observatory.fct_template_row" in node["depends_on"]["nodes"]
+    }
     assert tests == {"unique", "not_null"}
     assert "source.observatory.template_check.eurostat_observation" in manifest["sources"]
 
@@ -195,9 +224,18 @@ def test_analyst_templates_parse_with_their_tests_and_pass_the_sql_rules(warehou
     config = config.replace("profiles_dir = dbt_project", f"profiles_dir = {project}")
     (tmp_path / ".sqlfluff").write_text(config)
     lint = subprocess.run(
-        [str(Path(sys.executable).parent / "sqlfluff"), "lint", "--format", "json",
-         str(project / "models" / "staging" / "template_check" / "stg_template_check__rows.sql"),
-         str(project / "models" / "marts" / "fct_template_row.sql")],
-        cwd=tmp_path, capture_output=True, text=True, env={**os.environ, **dbt_env(warehouse_dsn)})
+        [
+            str(Path(sys.executable).parent / "sqlfluff"),
+            "lint",
+            "--format",
+            "json",
+            str(project / "models" / "staging" / "template_check" / "stg_template_check__rows.sql"),
+            str(project / "models" / "marts" / "fct_template_row.sql"),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **dbt_env(warehouse_dsn)},
+    )
     results = json.loads(lint.stdout)
     assert len(results) == 2 and [violation for result in results for violation in result["violations"]] == []

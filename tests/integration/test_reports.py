@@ -34,11 +34,28 @@ def report_marts(published, warehouse_dsn, tmp_path_factory) -> str:
     """`dbt build` of the report models (and what they need) into the test database."""
     target = tmp_path_factory.mktemp("dbt_target")
     result = subprocess.run(
-        [str(Path(sys.executable).with_name("dbt")), "build", "--project-dir", str(SETTINGS.dbt_project_dir),
-         "--profiles-dir", str(SETTINGS.dbt_project_dir), "--target-path", str(target), "--log-path", str(target),
-         "--select", "+dim_document", "+fct_report_fact", "+int_report_events", "+mart_city_engagement",
-         "--indirect-selection", "cautious"],
-        env={**os.environ, **dbt_env(warehouse_dsn)}, capture_output=True, text=True,
+        [
+            str(Path(sys.executable).with_name("dbt")),
+            "build",
+            "--project-dir",
+            str(SETTINGS.dbt_project_dir),
+            "--profiles-dir",
+            str(SETTINGS.dbt_project_dir),
+            "--target-path",
+            str(target),
+            "--log-path",
+            str(target),
+            "--select",
+            "+dim_document",
+            "+fct_report_fact",
+            "+int_report_events",
+            "+mart_city_engagement",
+            "--indirect-selection",
+            "cautious",
+        ],
+        env={**os.environ, **dbt_env(warehouse_dsn)},
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout[-6000:]
     return warehouse_dsn
@@ -51,20 +68,29 @@ def rows(dsn: str, query: str, *params) -> list[tuple]:
 
 def test_both_sources_publish_the_three_reports_with_facts(published, warehouse_dsn) -> None:
     assert published == {source_id: 3 for source_id in SOURCES}
-    by_source = rows(warehouse_dsn, """select source_id, count(distinct document_id), min(language), max(language)
-                                      from raw.report_document group by 1 order by 1""")
+    by_source = rows(
+        warehouse_dsn,
+        """select source_id, count(distinct document_id), min(language), max(language)
+                                      from raw.report_document group by 1 order by 1""",
+    )
     assert by_source == [("reports_city_network_feed", 3, "en", "en"), ("reports_city_network_updates", 3, "en", "en")]
-    [(mismatched, facts)] = rows(warehouse_dsn, """
+    [(mismatched, facts)] = rows(
+        warehouse_dsn,
+        """
         select count(*) filter (where substr(d.body_text, (f ->> 'start')::int + 1,
                                              (f ->> 'end')::int - (f ->> 'start')::int) <> f ->> 'text'),
                count(*)
-        from raw.report_document d cross join lateral jsonb_array_elements(d.facts) f""")
+        from raw.report_document d cross join lateral jsonb_array_elements(d.facts) f""",
+    )
     assert facts > 300 and mismatched == 0
 
 
 def test_the_feed_itself_is_landed_and_logged(published, warehouse_dsn) -> None:
-    logged = rows(warehouse_dsn, "select resource, media_type, outcome from audit.fetch_log where load_id = %s "
-                                 "order by fetch_id", pipeline.load_id_for("reports_city_network_feed", DAY))
+    logged = rows(
+        warehouse_dsn,
+        "select resource, media_type, outcome from audit.fetch_log where load_id = %s order by fetch_id",
+        pipeline.load_id_for("reports_city_network_feed", DAY),
+    )
     assert logged[0] == ("sample_data/reports/city_network_updates.rss", "application/rss+xml", "fetched")
     assert [resource for resource, _, _ in logged[1:]] == [
         "sample_data/reports/mc2cm_days_2021_concept_note.txt",
@@ -74,8 +100,11 @@ def test_the_feed_itself_is_landed_and_logged(published, warehouse_dsn) -> None:
 
 
 def test_document_dimension_keeps_each_document_once(report_marts) -> None:
-    documents = rows(report_marts, "select document_title, document_source_ids, document_fact_count > 0 "
-                                   "from marts.dim_document order by document_title")
+    documents = rows(
+        report_marts,
+        "select document_title, document_source_ids, document_fact_count > 0 "
+        "from marts.dim_document order by document_title",
+    )
     assert len(documents) == 3
     assert all(sources == ", ".join(sorted(SOURCES)) and has_facts for _, sources, has_facts in documents)
 
@@ -84,27 +113,48 @@ def test_fact_mart_links_cities_to_eurostat_country_codes(report_marts) -> None:
     cities = dict(rows(report_marts, "select name, geo_code from marts.fct_report_fact where kind = 'city'"))
     assert (cities["Thessaloníki"], cities["Glasgow"], cities["Milan"], cities["Marrakesh"]) == ("EL", "UK", "IT", None)
     assert rows(report_marts, "select text, amount, currency from marts.fct_report_fact where kind = 'money'") == [
-        ("€200 million", 200000000, "EUR")]
+        ("€200 million", 200000000, "EUR")
+    ]
 
 
 def test_report_events_contract(report_marts) -> None:
-    columns = rows(report_marts, """select column_name, data_type from information_schema.columns
-                                    where table_name = 'int_report_events' order by ordinal_position""")
-    assert columns == [("document_id", "text"), ("event_title", "text"), ("start_date", "date"),
-                       ("end_date", "date"), ("city_name", "text"), ("geonames_id", "bigint"),
-                       ("country_code", "text"), ("organiser", "text")]
-    assert rows(report_marts, """select start_date, end_date, city_name, geonames_id, country_code, organiser
+    columns = rows(
+        report_marts,
+        """select column_name, data_type from information_schema.columns
+                                    where table_name = 'int_report_events' order by ordinal_position""",
+    )
+    assert columns == [
+        ("document_id", "text"),
+        ("event_title", "text"),
+        ("start_date", "date"),
+        ("end_date", "date"),
+        ("city_name", "text"),
+        ("geonames_id", "bigint"),
+        ("country_code", "text"),
+        ("organiser", "text"),
+    ]
+    assert (
+        rows(
+            report_marts,
+            """select start_date, end_date, city_name, geonames_id, country_code, organiser
                                  from intermediate.int_report_events
                                  where event_title = 'Urban Academy on the Integration of Migrants and Refugees'
-                              """) == [(date(2019, 5, 21), date(2019, 5, 22), "Antwerp", 2803138, "BE",
-                                        "European Commission")] * 2
+                              """,
+        )
+        == [(date(2019, 5, 21), date(2019, 5, 22), "Antwerp", 2803138, "BE", "European Commission")] * 2
+    )
 
 
 def test_city_engagement(report_marts) -> None:
-    engagement = {city: rest for city, *rest in rows(
-        report_marts, """select city_name, geo_code, document_count, mention_count, report_event_count, event_count,
+    engagement = {
+        city: rest
+        for city, *rest in rows(
+            report_marts,
+            """select city_name, geo_code, document_count, mention_count, report_event_count, event_count,
                                 hosted_event_count, participant_event_count
-                         from marts.mart_city_engagement""")}
+                         from marts.mart_city_engagement""",
+        )
+    }
     # the conference (7-8 Nov) and the WG meeting (8-9 Nov) by dates; as fct_event rows, the WG meeting is two
     # events, as the report names it twice with different titles ("WG meeting", "WG migration and integration")
     assert engagement["Milan"] == ["IT", 1, 5, 2, 3, 3, 0]

@@ -35,11 +35,11 @@ def bi_reader_dsn(warehouse_dsn: str) -> Iterator[str]:
     the role's previous login state is restored afterwards (roles are shared by the cluster's databases).
     Probe tables are created in every schema, as the pipeline and dbt would create them."""
     with psycopg.connect(warehouse_dsn) as conn:
-        saved = conn.execute("select rolcanlogin, rolpassword from pg_authid where rolname = %s",
-                             (BI_ROLE,)).fetchone()
+        saved = conn.execute("select rolcanlogin, rolpassword from pg_authid where rolname = %s", (BI_ROLE,)).fetchone()
         for schema in ("marts", "stage", "quarantine"):
-            conn.execute(sql.SQL("create table if not exists {}.security_probe (city text)").format(
-                sql.Identifier(schema)))
+            conn.execute(
+                sql.SQL("create table if not exists {}.security_probe (city text)").format(sql.Identifier(schema))
+            )
             conn.execute(sql.SQL("insert into {}.security_probe values ('Vienna')").format(sql.Identifier(schema)))
         conn.commit()
         password = secrets.token_urlsafe(24)
@@ -48,8 +48,11 @@ def bi_reader_dsn(warehouse_dsn: str) -> Iterator[str]:
     yield f"postgresql://{BI_ROLE}:{quote(password, safe='')}@127.0.0.1:{parts.port}{parts.path}"
     with psycopg.connect(warehouse_dsn, autocommit=True) as conn:
         can_login, verifier = saved if saved else (False, None)
-        conn.execute(sql.SQL("alter role {} with {} password {}").format(
-            sql.Identifier(BI_ROLE), sql.SQL("login" if can_login else "nologin"), sql.Literal(verifier)))
+        conn.execute(
+            sql.SQL("alter role {} with {} password {}").format(
+                sql.Identifier(BI_ROLE), sql.SQL("login" if can_login else "nologin"), sql.Literal(verifier)
+            )
+        )
 
 
 def as_bi_reader(dsn: str, statement: str) -> list[tuple]:
@@ -69,30 +72,42 @@ def test_bi_reader_needs_its_password(bi_reader_dsn: str) -> None:
         psycopg.connect(wrong).close()
 
 
-@pytest.mark.parametrize("relation", ["raw.eurostat_observation", "raw.funding_operation", "audit.batch",
-                                      "audit.fetch_log", "audit.validation_result", "stage.security_probe",
-                                      "quarantine.security_probe"])
+@pytest.mark.parametrize(
+    "relation",
+    [
+        "raw.eurostat_observation",
+        "raw.funding_operation",
+        "audit.batch",
+        "audit.fetch_log",
+        "audit.validation_result",
+        "stage.security_probe",
+        "quarantine.security_probe",
+    ],
+)
 def test_bi_reader_cannot_read_outside_the_marts(bi_reader_dsn: str, relation: str) -> None:
     with pytest.raises(errors.InsufficientPrivilege, match="permission denied"):
         as_bi_reader(bi_reader_dsn, f"select * from {relation} limit 1")
 
 
-@pytest.mark.parametrize("statement", [
-    "insert into marts.security_probe values ('Graz')",
-    "update marts.security_probe set city = 'Graz'",
-    "delete from marts.security_probe",
-    "truncate marts.security_probe",
-    "create table marts.bi_copy (city text)",
-    "create view marts.bi_view as select 1 as one",
-    "create table public.bi_copy (city text)",
-    "create table raw.bi_copy (city text)",
-    "create temporary table bi_copy (city text)",
-    "create schema bi_scratch",
-    "select lo_create(0)",
-    "select lo_from_bytea(0, 'x')",
-    "alter table marts.security_probe add column rank integer",
-    "drop table marts.security_probe",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "insert into marts.security_probe values ('Graz')",
+        "update marts.security_probe set city = 'Graz'",
+        "delete from marts.security_probe",
+        "truncate marts.security_probe",
+        "create table marts.bi_copy (city text)",
+        "create view marts.bi_view as select 1 as one",
+        "create table public.bi_copy (city text)",
+        "create table raw.bi_copy (city text)",
+        "create temporary table bi_copy (city text)",
+        "create schema bi_scratch",
+        "select lo_create(0)",
+        "select lo_from_bytea(0, 'x')",
+        "alter table marts.security_probe add column rank integer",
+        "drop table marts.security_probe",
+    ],
+)
 def test_bi_reader_cannot_write_anything_anywhere(bi_reader_dsn: str, statement: str) -> None:
     with pytest.raises(errors.InsufficientPrivilege):
         as_bi_reader(bi_reader_dsn, statement)
@@ -104,12 +119,15 @@ def test_bi_reader_has_no_role_attributes_or_memberships(warehouse_dsn: str) -> 
         attributes = conn.execute(
             """select rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls,
                       (select count(*) from pg_auth_members where member = r.oid)
-               from pg_roles r where rolname = %s""", (BI_ROLE,)).fetchone()
+               from pg_roles r where rolname = %s""",
+            (BI_ROLE,),
+        ).fetchone()
     assert attributes == (False, False, False, False, False, 0)
 
 
 def test_the_bi_password_comes_from_the_environment_and_is_stored_hashed(
-        bi_reader_dsn: str, warehouse_dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    bi_reader_dsn: str, warehouse_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Set again from the environment (the same password, so the module's login stays valid): a new salted
     SCRAM verifier is stored, never the password."""
     password = unquote(urlsplit(bi_reader_dsn).password or "")
@@ -123,8 +141,9 @@ def test_the_bi_password_comes_from_the_environment_and_is_stored_hashed(
 
 
 @pytest.mark.parametrize("password", [None, "", "too-short"])
-def test_a_missing_or_short_bi_password_is_refused(warehouse_dsn: str, monkeypatch: pytest.MonkeyPatch,
-                                                   password: str | None) -> None:
+def test_a_missing_or_short_bi_password_is_refused(
+    warehouse_dsn: str, monkeypatch: pytest.MonkeyPatch, password: str | None
+) -> None:
     monkeypatch.delenv("OBSERVATORY_BI_READER_PASSWORD", raising=False)
     if password is not None:
         monkeypatch.setenv("OBSERVATORY_BI_READER_PASSWORD", password)
@@ -134,11 +153,14 @@ def test_a_missing_or_short_bi_password_is_refused(warehouse_dsn: str, monkeypat
 
 def test_bootstrap_runs_again_from_several_processes_at_once(warehouse_dsn: str) -> None:
     """Concurrent GRANTs on one object fail in PostgreSQL ("tuple concurrently updated") unless serialised."""
-    code = ("import os, psycopg; from observatory.warehouse.bootstrap import ensure_warehouse_schema\n"
-            "with psycopg.connect(os.environ['OBSERVATORY_WAREHOUSE_DSN']) as conn:\n"
-            "    [ensure_warehouse_schema(conn) for _ in range(5)]\n")
-    runs = [subprocess.Popen([sys.executable, "-c", code], cwd=PROJECT, stderr=subprocess.PIPE, text=True)
-            for _ in range(4)]
+    code = (
+        "import os, psycopg; from observatory.warehouse.bootstrap import ensure_warehouse_schema\n"
+        "with psycopg.connect(os.environ['OBSERVATORY_WAREHOUSE_DSN']) as conn:\n"
+        "    [ensure_warehouse_schema(conn) for _ in range(5)]\n"
+    )
+    runs = [
+        subprocess.Popen([sys.executable, "-c", code], cwd=PROJECT, stderr=subprocess.PIPE, text=True) for _ in range(4)
+    ]
     failures = [run.stderr.read() for run in runs if run.wait(timeout=120) != 0]
     assert failures == []
     with psycopg.connect(warehouse_dsn) as conn:
@@ -153,13 +175,17 @@ SECRET_PATTERNS = {
     "GitHub token": re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"),
     "Slack token": re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),
     "password assignment": re.compile(
-        r"""(?i)\b\w*(?:password|passwd|secret|api_?key|token)\w*["']?\s*[:=]\s*["']([^"'\s]{8,})["']"""),
+        r"""(?i)\b\w*(?:password|passwd|secret|api_?key|token)\w*["']?\s*[:=]\s*["']([^"'\s]{8,})["']"""
+    ),
     "password in a URL": re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s:/@'\"]+:([^\s@/'\"]+)@"),
 }
 # Values that are references or placeholders, not secrets: ${VAR}, {{ env_var(...) }}, VARIABLE_NAMES, and
 # the words placeholders are made of.
-PLACEHOLDER = re.compile(r"^\$\{.*\}$|^\{\{.*\}\}$|(?-i:^[A-Z][A-Z0-9_]+$)|change-?me|example|secret|dummy|placeholder"
-                         r"|redacted|\*\*\*|<[^>]*>|^x+$", re.IGNORECASE)
+PLACEHOLDER = re.compile(
+    r"^\$\{.*\}$|^\{\{.*\}\}$|(?-i:^[A-Z][A-Z0-9_]+$)|change-?me|example|secret|dummy|placeholder"
+    r"|redacted|\*\*\*|<[^>]*>|^x+$",
+    re.IGNORECASE,
+)
 
 
 def secrets_in(text: str) -> list[str]:
@@ -175,8 +201,16 @@ def secrets_in(text: str) -> list[str]:
 
 def repository_files() -> list[Path]:
     """Tracked files plus new files not ignored (what the next commit could contain)."""
-    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=PROJECT,
-                            capture_output=True, check=True).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+            cwd=PROJECT,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     return [PROJECT / name for name in listed if name and (PROJECT / name).is_file()]
 
 
@@ -189,22 +223,36 @@ def test_the_scanner_recognises_secrets_and_placeholders() -> None:
     }
     for kind, text in planted.items():
         assert [hit.split(":")[0] for hit in secrets_in(text)] == [kind], text
-    for harmless in ['password: "{{ env_var(\'OBSERVATORY_DB_PASSWORD\') }}"', "postgresql://u:${DB_PASSWORD}@h/d",
-                     "postgresql://observatory:change-me@warehouse:5432/db", 'ENV = "OBSERVATORY_BI_READER_PASSWORD"']:
+    for harmless in [
+        "password: \"{{ env_var('OBSERVATORY_DB_PASSWORD') }}\"",
+        "postgresql://u:${DB_PASSWORD}@h/d",
+        "postgresql://observatory:change-me@warehouse:5432/db",
+        'ENV = "OBSERVATORY_BI_READER_PASSWORD"',
+    ]:
         assert secrets_in(harmless) == [], harmless
 
 
 def test_no_secret_is_committed() -> None:
     files = repository_files()
     assert len(files) > 100 and PROJECT / "sources.yml" in files
-    found = [f"{path.relative_to(PROJECT)}: {hit}" for path in files
-             if b"\0" not in (data := path.read_bytes())[:8192]
-             for hit in secrets_in(data.decode("utf-8", "replace"))]
+    found = [
+        f"{path.relative_to(PROJECT)}: {hit}"
+        for path in files
+        if b"\0" not in (data := path.read_bytes())[:8192]
+        for hit in secrets_in(data.decode("utf-8", "replace"))
+    ]
     assert found == []
 
 
-@pytest.mark.parametrize("path", [".env", ".local/postgres/password", ".local/airflow/airflow.cfg",
-                                  ".local/airflow/simple_auth_manager_passwords.json.generated"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        ".env",
+        ".local/postgres/password",
+        ".local/airflow/airflow.cfg",
+        ".local/airflow/simple_auth_manager_passwords.json.generated",
+    ],
+)
 def test_files_that_hold_secrets_are_ignored_by_git(path: str) -> None:
     assert subprocess.run(["git", "check-ignore", "-q", path], cwd=PROJECT).returncode == 0, f"{path} is not ignored"
 
@@ -218,29 +266,43 @@ def _string_built(node: ast.expr) -> bool:
         return any(isinstance(value, ast.FormattedValue) for value in node.values)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod | ast.Add):
         return True
-    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format"
-            and isinstance(node.func.value, ast.Constant | ast.JoinedStr))
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "format"
+        and isinstance(node.func.value, ast.Constant | ast.JoinedStr)
+    )
 
 
 def string_built_sql(tree: ast.AST) -> list[str]:
     """Calls that send SQL (``execute``, ``executemany``, ``copy``, ``sql.SQL``) built as text."""
-    return [f"line {node.lineno}: {ast.unparse(node)[:100]}" for node in ast.walk(tree)
-            if isinstance(node, ast.Call) and node.args and _string_built(node.args[0])
-            and (node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None))
-            in {"execute", "executemany", "copy", "SQL"}]
+    return [
+        f"line {node.lineno}: {ast.unparse(node)[:100]}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and node.args
+        and _string_built(node.args[0])
+        and (node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None))
+        in {"execute", "executemany", "copy", "SQL"}
+    ]
 
 
 def test_the_sql_audit_recognises_text_built_sql() -> None:
-    tree = ast.parse('conn.execute(f"select * from raw.{table}")\ncur.copy("copy %s from stdin" % table)\n'
-                     'sql.SQL("drop table {}".format(name))\nconn.execute(sql.SQL("select {}").format(x))\n'
-                     'conn.execute("select 1 where a = %s", (a,))\n')
+    tree = ast.parse(
+        'conn.execute(f"select * from raw.{table}")\ncur.copy("copy %s from stdin" % table)\n'
+        'sql.SQL("drop table {}".format(name))\nconn.execute(sql.SQL("select {}").format(x))\n'
+        'conn.execute("select 1 where a = %s", (a,))\n'
+    )
     assert [hit.split(":")[0] for hit in string_built_sql(tree)] == ["line 1", "line 2", "line 3"]
 
 
 def test_sql_identifiers_are_never_built_as_text() -> None:
     """Identifiers from configuration (source ids, load ids, table names) go through psycopg.sql only."""
-    found = [f"{path.relative_to(PROJECT)} {hit}" for path in PYTHON_SOURCES
-             for hit in string_built_sql(ast.parse(path.read_text(encoding="utf-8")))]
+    found = [
+        f"{path.relative_to(PROJECT)} {hit}"
+        for path in PYTHON_SOURCES
+        for hit in string_built_sql(ast.parse(path.read_text(encoding="utf-8")))
+    ]
     assert len(PYTHON_SOURCES) > 30 and found == []
 
 
@@ -248,9 +310,12 @@ def test_every_http_call_has_a_timeout() -> None:
     calls = []
     for path in PYTHON_SOURCES:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and node.func.attr in {"get", "post", "put", "patch", "delete", "head", "request", "urlopen"}
-                    and re.fullmatch(r"requests|urllib\.request|\w*session", ast.unparse(node.func.value))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in {"get", "post", "put", "patch", "delete", "head", "request", "urlopen"}
+                and re.fullmatch(r"requests|urllib\.request|\w*session", ast.unparse(node.func.value))
+            ):
                 calls.append((path.relative_to(PROJECT), node.lineno, any(k.arg == "timeout" for k in node.keywords)))
     assert len(calls) >= 3
     assert [call for call in calls if not call[2]] == []
@@ -264,16 +329,23 @@ def test_xml_is_never_read_with_the_standard_library_parsers() -> None:
     imports = []
     for path in PYTHON_SOURCES:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             imports += [f"{path.relative_to(PROJECT)}: {name}" for name in names if XML_MODULES.match(name)]
     assert imports == []
 
 
-BILLION_LAUGHS = (b'<?xml version="1.0"?>\n<!DOCTYPE rss [<!ENTITY lol "lol">'
-                  b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>\n'
-                  b'<rss version="2.0"><channel><title>City news &lol2;</title>'
-                  b'<item><title>&lol2;</title><link>http://127.0.0.1/report.txt</link></item></channel></rss>')
+BILLION_LAUGHS = (
+    b'<?xml version="1.0"?>\n<!DOCTYPE rss [<!ENTITY lol "lol">'
+    b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>\n'
+    b'<rss version="2.0"><channel><title>City news &lol2;</title>'
+    b"<item><title>&lol2;</title><link>http://127.0.0.1/report.txt</link></item></channel></rss>"
+)
 
 
 def test_a_feed_declaring_entities_is_refused(httpserver: HTTPServer) -> None:
@@ -292,8 +364,9 @@ def test_a_feed_declaring_entities_is_refused(httpserver: HTTPServer) -> None:
 
 
 @pytest.mark.parametrize("path", ["/../../etc/passwd", "/files/..%2F..%2Fetc%2Fpasswd"])
-def test_landing_names_come_from_content_hashes(path: str, warehouse_dsn: str, httpserver: HTTPServer,
-                                                tmp_path: Path) -> None:
+def test_landing_names_come_from_content_hashes(
+    path: str, warehouse_dsn: str, httpserver: HTTPServer, tmp_path: Path
+) -> None:
     """A URL that tries to climb out of the landing zone lands under landing/<source>/<sha[:2]>/<sha> like any
     other; nothing is written anywhere else."""
     from observatory import pipeline
@@ -303,10 +376,23 @@ def test_landing_names_come_from_content_hashes(path: str, warehouse_dsn: str, h
     httpserver.expect_request(re.compile(r".*passwd$")).respond_with_data(payload, content_type="text/plain")
     registry = tmp_path / "config" / "sources.yml"
     registry.parent.mkdir()
-    registry.write_text(yaml.safe_dump({"sources": {"traversal_probe": {
-        "kind": "reports", "format": "document", "suite": "report_document", "description": "traversal probe",
-        "publisher": "tests", "urls": [f"http://127.0.0.1:{httpserver.port}{path}"],
-        "freshness": {"warn_after_hours": 1, "error_after_hours": 2}}}}))
+    registry.write_text(
+        yaml.safe_dump(
+            {
+                "sources": {
+                    "traversal_probe": {
+                        "kind": "reports",
+                        "format": "document",
+                        "suite": "report_document",
+                        "description": "traversal probe",
+                        "publisher": "tests",
+                        "urls": [f"http://127.0.0.1:{httpserver.port}{path}"],
+                        "freshness": {"warn_after_hours": 1, "error_after_hours": 2},
+                    }
+                }
+            }
+        )
+    )
     landing = tmp_path / "zone" / "landing"
     settings = Settings.from_env().replace(registry_path=registry, landing_dir=landing)
     [landed] = pipeline.fetch("traversal_probe", datetime(2026, 7, 1, tzinfo=UTC), settings)
@@ -315,6 +401,8 @@ def test_landing_names_come_from_content_hashes(path: str, warehouse_dsn: str, h
     written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
     assert written == ["config/sources.yml", f"zone/landing/traversal_probe/{digest[:2]}/{digest}"]
     with psycopg.connect(warehouse_dsn) as conn:
-        [(recorded,)] = conn.execute("select landing_path from audit.fetch_log where source_id = 'traversal_probe' "
-                                     "and resource = %s", (f"http://127.0.0.1:{httpserver.port}{path}",)).fetchall()
+        [(recorded,)] = conn.execute(
+            "select landing_path from audit.fetch_log where source_id = 'traversal_probe' and resource = %s",
+            (f"http://127.0.0.1:{httpserver.port}{path}",),
+        ).fetchall()
     assert recorded == f"traversal_probe/{digest[:2]}/{digest}"

@@ -41,7 +41,8 @@ def test_url_names_dataset_filters_time_range_format_and_language() -> None:
 def test_base_url_defaults_to_the_environment_then_to_eurostat(monkeypatch) -> None:
     monkeypatch.setenv("EUROSTAT_API_BASE_URL", "http://127.0.0.1:9/api")
     assert dataset_url({"dataset": "lfsa_ergan"}, where=WHERE) == (
-        "http://127.0.0.1:9/api/statistics/1.0/data/lfsa_ergan?format=JSON&lang=EN")
+        "http://127.0.0.1:9/api/statistics/1.0/data/lfsa_ergan?format=JSON&lang=EN"
+    )
     monkeypatch.delenv("EUROSTAT_API_BASE_URL")
     url = dataset_url({"dataset": "lfsa_ergan", "lang": "FR"}, where=WHERE)
     assert url == "https://ec.europa.eu/eurostat/api/dissemination/statistics/1.0/data/lfsa_ergan?format=JSON&lang=FR"
@@ -64,7 +65,8 @@ def test_invalid_options_name_the_source_and_field(options: dict, message: str) 
 def test_first_fetch_is_unconditional_and_returns_the_dataset(httpserver) -> None:
     etag = f'"{hashlib.sha256(POP1CTZ).hexdigest()[:16]}"'
     httpserver.expect_request("/statistics/1.0/data/migr_pop1ctz").respond_with_data(
-        POP1CTZ, content_type="application/json", headers={"ETag": etag, "Last-Modified": LAST_MODIFIED})
+        POP1CTZ, content_type="application/json", headers={"ETag": etag, "Last-Modified": LAST_MODIFIED}
+    )
     url = httpserver.url_for("/statistics/1.0/data/migr_pop1ctz") + "?format=JSON&lang=EN&geo=FR"
     with http_session() as session:
         fetched = fetch_dataset(session, url, None)

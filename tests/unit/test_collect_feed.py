@@ -68,7 +68,10 @@ def test_atom_feed_over_http_yields_the_feed_then_each_entry_document_once(tmp_p
     assert (feed.media_type, feed.http_status) == ("application/atom+xml", 200)
     assert feed.payload == (FIXTURES / "briefings.atom").read_bytes()
     assert (pdf.resource_name, pdf.media_type, pdf.payload) == (
-        "housing.pdf", "application/pdf", b"%PDF-1.4 housing briefing")
+        "housing.pdf",
+        "application/pdf",
+        b"%PDF-1.4 housing briefing",
+    )
     assert page.media_type == "text/html"
 
 
@@ -80,8 +83,7 @@ def test_max_entries_keeps_the_first_entries(tmp_path, served_atom_feed) -> None
 def test_local_rss_feed_links_local_files_relative_to_the_feed(tmp_path) -> None:
     source = feed_source(tmp_path, 'paths: ["sample_data/reports/city_network_updates.rss"]')
     feed, *documents = fetch_all(source)
-    assert (feed.resource, feed.media_type) == (
-        "sample_data/reports/city_network_updates.rss", "application/rss+xml")
+    assert (feed.resource, feed.media_type) == ("sample_data/reports/city_network_updates.rss", "application/rss+xml")
     assert [document.resource for document in documents] == [
         "sample_data/reports/mc2cm_days_2021_concept_note.txt",
         "sample_data/reports/ec_action_plan_integration_2021_2027_slides.txt",
@@ -124,5 +126,6 @@ def test_feed_source_needs_urls_or_paths(tmp_path) -> None:
 
 def test_the_document_parser_lands_no_row_for_a_feed() -> None:
     payload = (REPORTS / "city_network_updates.rss").read_bytes()
-    assert list(parse(payload, {"resource_name": "city_network_updates.rss",
-                                "media_type": "application/rss+xml"})) == []
+    assert (
+        list(parse(payload, {"resource_name": "city_network_updates.rss", "media_type": "application/rss+xml"})) == []
+    )

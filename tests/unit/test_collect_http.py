@@ -29,9 +29,13 @@ def server() -> Iterator[HTTPServer]:
 
 @pytest.fixture(autouse=True)
 def fast_limits(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in {"OBSERVATORY_HTTP_RETRIES": "3", "OBSERVATORY_HTTP_BACKOFF": "0.01",
-                        "OBSERVATORY_CONNECT_TIMEOUT": "1", "OBSERVATORY_READ_TIMEOUT": "0.5",
-                        "OBSERVATORY_RETRY_AFTER_MAX": "5"}.items():
+    for name, value in {
+        "OBSERVATORY_HTTP_RETRIES": "3",
+        "OBSERVATORY_HTTP_BACKOFF": "0.01",
+        "OBSERVATORY_CONNECT_TIMEOUT": "1",
+        "OBSERVATORY_READ_TIMEOUT": "0.5",
+        "OBSERVATORY_RETRY_AFTER_MAX": "5",
+    }.items():
         monkeypatch.setenv(name, value)
 
 
@@ -41,8 +45,11 @@ def fetch(server: HTTPServer, path: str = "/data/file.tsv"):
 
 
 def test_server_errors_are_retried_until_the_body_arrives(server: HTTPServer) -> None:
-    resource = serve(server, "/data/file.tsv", [Reply(b"x", status=500), Reply(b"x", status=502),
-                                                Reply(b"x", status=503), Reply(BODY)])
+    resource = serve(
+        server,
+        "/data/file.tsv",
+        [Reply(b"x", status=500), Reply(b"x", status=502), Reply(b"x", status=503), Reply(BODY)],
+    )
     fetched = fetch(server)
     assert fetched.payload == BODY and fetched.http_status == 200
     assert len(resource.request_times) == 4
@@ -72,8 +79,7 @@ def test_retry_after_is_honoured(server: HTTPServer) -> None:
 def test_retry_after_is_capped(server: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> None:
     """A server asking for an hour's pause does not get to hold the worker for an hour."""
     monkeypatch.setenv("OBSERVATORY_RETRY_AFTER_MAX", "1")
-    resource = serve(server, "/data/file.tsv", [Reply(b"", status=503, headers={"Retry-After": "3600"}),
-                                                Reply(BODY)])
+    resource = serve(server, "/data/file.tsv", [Reply(b"", status=503, headers={"Retry-After": "3600"}), Reply(BODY)])
     started = time.monotonic()
     assert fetch(server).payload == BODY
     assert len(resource.request_times) == 2 and time.monotonic() - started < 5
@@ -121,8 +127,9 @@ def test_a_body_that_is_always_truncated_is_rejected(server: HTTPServer) -> None
         fetch(server)
 
 
-def test_a_declared_size_over_the_cap_is_refused_before_reading(server: HTTPServer,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_declared_size_over_the_cap_is_refused_before_reading(
+    server: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("OBSERVATORY_MAX_DOWNLOAD_BYTES", "100")
     serve(server, "/data/file.tsv", [Reply(BODY)])
     with pytest.raises(FetchError, match=rf"Content-Length {len(BODY)} is over the cap of 100 bytes"):
@@ -133,7 +140,8 @@ def test_a_streamed_body_is_cut_off_at_the_cap(server: HTTPServer, monkeypatch: 
     """Without a Content-Length (chunked transfer) the cap is checked as the bytes arrive."""
     monkeypatch.setenv("OBSERVATORY_MAX_DOWNLOAD_BYTES", "100")
     server.expect_request("/data/file.tsv").respond_with_handler(
-        lambda request: Response(iter([BODY[:80], BODY[80:160], BODY[160:]])))
+        lambda request: Response(iter([BODY[:80], BODY[80:160], BODY[160:]]))
+    )
     with pytest.raises(FetchError, match="body is over the cap of 100 bytes"):
         fetch(server)
 
@@ -164,32 +172,44 @@ def test_a_dripping_body_is_cut_off_at_the_deadline(server: HTTPServer, monkeypa
 
 
 def test_fetched_records_what_the_server_said(server: HTTPServer) -> None:
-    headers = {"Content-Type": "Text/Tab-Separated-Values; charset=utf-8", "ETag": '"v1"',
-               "Last-Modified": "Mon, 02 Mar 2026 10:00:00 GMT"}
+    headers = {
+        "Content-Type": "Text/Tab-Separated-Values; charset=utf-8",
+        "ETag": '"v1"',
+        "Last-Modified": "Mon, 02 Mar 2026 10:00:00 GMT",
+    }
     serve(server, "/data/file.tsv", [Reply(BODY, headers=headers)])
     fetched = fetch(server)
     assert (fetched.resource, fetched.resource_name) == (server.url_for("/data/file.tsv"), "file.tsv")
     assert (fetched.media_type, fetched.etag, fetched.last_modified) == (
-        "text/tab-separated-values", '"v1"', "Mon, 02 Mar 2026 10:00:00 GMT")
+        "text/tab-separated-values",
+        '"v1"',
+        "Mon, 02 Mar 2026 10:00:00 GMT",
+    )
 
 
-@pytest.mark.parametrize(("content_type", "expected"), [
-    ("application/json; charset=utf-8", "application/json"),
-    ("application/octet-stream", None),
-    ("binary/octet-stream", None),
-    ("", None),
-    (None, None),
-])
+@pytest.mark.parametrize(
+    ("content_type", "expected"),
+    [
+        ("application/json; charset=utf-8", "application/json"),
+        ("application/octet-stream", None),
+        ("binary/octet-stream", None),
+        ("", None),
+        (None, None),
+    ],
+)
 def test_media_type_drops_parameters_and_generic_labels(content_type: str | None, expected: str | None) -> None:
     assert media_type(content_type) == expected
 
 
-@pytest.mark.parametrize(("url", "expected"), [
-    ("http://127.0.0.1/eurostat/estat_lfsa_ergan.tsv?lang=en", "estat_lfsa_ergan.tsv"),
-    ("http://127.0.0.1/reports/Bericht%202024.pdf", "Bericht 2024.pdf"),
-    ("http://127.0.0.1/x/..%2F..%2Fetc%2Fpasswd", "passwd"),
-    ("http://127.0.0.1/x/..%5C..%5Cboot.ini", "boot.ini"),
-    ("http://127.0.0.1/", ""),
-])
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://127.0.0.1/eurostat/estat_lfsa_ergan.tsv?lang=en", "estat_lfsa_ergan.tsv"),
+        ("http://127.0.0.1/reports/Bericht%202024.pdf", "Bericht 2024.pdf"),
+        ("http://127.0.0.1/x/..%2F..%2Fetc%2Fpasswd", "passwd"),
+        ("http://127.0.0.1/x/..%5C..%5Cboot.ini", "boot.ini"),
+        ("http://127.0.0.1/", ""),
+    ],
+)
 def test_resource_name_is_the_last_segment_without_separators(url: str, expected: str) -> None:
     assert resource_name(url) == expected

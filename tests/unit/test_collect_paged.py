@@ -20,10 +20,18 @@ SOCRATA_PATH = "/resource/abcd-1234.json"
 
 def source(tmp_path: Path, collect: dict, parse: dict | None = None, url: str = "") -> Source:
     """A registry entry with the paged collector, read through the real registry loader."""
-    entry = {"kind": "funding", "format": "funding_json", "description": "paged test source", "publisher": "test",
-             "suite": "funding_operation", "collector": "paged", "urls": [url], "collect": collect,
-             "parse": parse or {"fields": {"beneficiary_name": "beneficiary_name"}},
-             "freshness": {"warn_after_hours": 48, "error_after_hours": 168}}
+    entry = {
+        "kind": "funding",
+        "format": "funding_json",
+        "description": "paged test source",
+        "publisher": "test",
+        "suite": "funding_operation",
+        "collector": "paged",
+        "urls": [url],
+        "collect": collect,
+        "parse": parse or {"fields": {"beneficiary_name": "beneficiary_name"}},
+        "freshness": {"warn_after_hours": 48, "error_after_hours": 168},
+    }
     registry = tmp_path / "sources.yml"
     registry.write_text(json.dumps({"sources": {"paged_test": entry}}), encoding="utf-8")
     return load_registry(registry)["paged_test"]
@@ -42,8 +50,11 @@ def test_offset_paging_stops_at_a_short_page(httpserver: HTTPServer, tmp_path: P
         httpserver.expect_oneshot_request(
             SOCRATA_PATH, query_string={"$order": ":id", "$limit": "2", "$offset": str(offset)}
         ).respond_with_data(page(name), content_type="application/json")
-    src = source(tmp_path, {"paging": "offset", "page_size": 2, "params": {"$order": ":id"}},
-                 url=httpserver.url_for(SOCRATA_PATH))
+    src = source(
+        tmp_path,
+        {"paging": "offset", "page_size": 2, "params": {"$order": ":id"}},
+        url=httpserver.url_for(SOCRATA_PATH),
+    )
     pages = fetch_all(src)
     assert [p.resource for p in pages] == [
         httpserver.url_for(SOCRATA_PATH) + "?$order=:id&$limit=2&$offset=0",
@@ -58,21 +69,30 @@ def test_offset_paging_stops_at_a_short_page(httpserver: HTTPServer, tmp_path: P
 
 def test_offset_paging_asks_once_more_after_a_full_last_page(httpserver: HTTPServer, tmp_path: Path) -> None:
     httpserver.expect_oneshot_request(SOCRATA_PATH, query_string={"$limit": "3", "$offset": "0"}).respond_with_data(
-        json.dumps([{"beneficiary_name": n} for n in "ABC"]), content_type="application/json")
+        json.dumps([{"beneficiary_name": n} for n in "ABC"]), content_type="application/json"
+    )
     httpserver.expect_oneshot_request(SOCRATA_PATH, query_string={"$limit": "3", "$offset": "3"}).respond_with_json([])
-    assert len(fetch_all(source(tmp_path, {"paging": "offset", "page_size": 3},
-                                url=httpserver.url_for(SOCRATA_PATH)))) == 2
+    assert (
+        len(fetch_all(source(tmp_path, {"paging": "offset", "page_size": 3}, url=httpserver.url_for(SOCRATA_PATH))))
+        == 2
+    )
     httpserver.check_assertions()
 
 
 def test_next_links_are_followed_relative_to_the_page(httpserver: HTTPServer, tmp_path: Path) -> None:
     for name in ("amif_api_page1.json", "amif_api_page2.json"):
-        httpserver.expect_oneshot_request(f"/api/v1/{name}").respond_with_data(page(name),
-                                                                              content_type="application/json")
-    src = source(tmp_path, {"paging": "next_link", "records_path": "data", "next_path": "links.next"},
-                 url=httpserver.url_for("/api/v1/amif_api_page1.json"))
-    assert [p.resource for p in fetch_all(src)] == [httpserver.url_for("/api/v1/amif_api_page1.json"),
-                                                     httpserver.url_for("/api/v1/amif_api_page2.json")]
+        httpserver.expect_oneshot_request(f"/api/v1/{name}").respond_with_data(
+            page(name), content_type="application/json"
+        )
+    src = source(
+        tmp_path,
+        {"paging": "next_link", "records_path": "data", "next_path": "links.next"},
+        url=httpserver.url_for("/api/v1/amif_api_page1.json"),
+    )
+    assert [p.resource for p in fetch_all(src)] == [
+        httpserver.url_for("/api/v1/amif_api_page1.json"),
+        httpserver.url_for("/api/v1/amif_api_page2.json"),
+    ]
     httpserver.check_assertions()
 
 
@@ -88,8 +108,9 @@ def test_nothing_more_is_asked_when_the_caller_stops(httpserver: HTTPServer, tmp
 
 def test_more_pages_than_max_pages_fails(httpserver: HTTPServer, tmp_path: Path) -> None:
     httpserver.expect_request("/loop").respond_with_json({"items": [{}], "next": "/loop"})
-    src = source(tmp_path, {"paging": "next_link", "records_path": "items", "max_pages": 3},
-                 url=httpserver.url_for("/loop"))
+    src = source(
+        tmp_path, {"paging": "next_link", "records_path": "items", "max_pages": 3}, url=httpserver.url_for("/loop")
+    )
     with pytest.raises(FetchError, match="more than max_pages=3 pages"):
         fetch_all(src)
     assert len(httpserver.log) == 3
@@ -97,8 +118,11 @@ def test_more_pages_than_max_pages_fails(httpserver: HTTPServer, tmp_path: Path)
 
 @pytest.mark.parametrize(
     ("body", "message"),
-    [("<html>maintenance</html>", "not a JSON page"), ('{"rows": []}', "no array of records at 'items'"),
-     ('{"items": [], "next": 7}', "next link is a int")],
+    [
+        ("<html>maintenance</html>", "not a JSON page"),
+        ('{"rows": []}', "no array of records at 'items'"),
+        ('{"items": [], "next": 7}', "next link is a int"),
+    ],
 )
 def test_bad_pages_fail_their_fetch(httpserver: HTTPServer, tmp_path: Path, body: str, message: str) -> None:
     httpserver.expect_request("/bad").respond_with_data(body)
@@ -120,4 +144,5 @@ def test_paging_mode_is_required(tmp_path: Path) -> None:
 
 def test_with_params_replaces_and_keeps_socrata_names() -> None:
     assert with_params("https://data.example.org/r.json?$limit=5&a=1", {"$limit": 10, "$offset": 20}) == (
-        "https://data.example.org/r.json?$limit=10&a=1&$offset=20")
+        "https://data.example.org/r.json?$limit=10&a=1&$offset=20"
+    )

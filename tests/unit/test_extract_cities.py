@@ -167,5 +167,3 @@ def test_unknown_town_after_mayor_of_is_an_unresolved_city():
 def test_all_capital_headings():
     assert cities("MILAN AND TURIN SIGN THE CHARTER") == [("MILAN", "Milan", "IT"), ("TURIN", "Turin", "IT")]
     assert cities("The AMIF and SIG acronyms.") == []
-
-

@@ -45,9 +45,7 @@ def test_unreadable_files_give_one_error_line_and_the_others_are_still_done(tmp_
 
 def test_other_formats_go_through_the_document_parser(tmp_path):
     page = tmp_path / "page.html"
-    page.write_text(
-        "<html><body><main><p>The conference in Ghent drew 120 participants.</p></main></body></html>"
-    )
+    page.write_text("<html><body><main><p>The conference in Ghent drew 120 participants.</p></main></body></html>")
     out, err = io.StringIO(), io.StringIO()
     assert run([str(page)], out, err) == 0, err.getvalue()
     kinds = [json.loads(line)["kind"] for line in out.getvalue().splitlines()]
@@ -90,4 +88,8 @@ def test_installed_command_end_to_end(tmp_path):
     assert (money["amount"], money["currency"]) == (200000000, "EUR")
     conference = next(record for record in records if record["kind"] == "event")
     assert (conference["title"], conference["start_date"], conference["end_date"], conference["city"]) == (
-        "EUROCITIES Social Affairs Forum", "2019-03-25", "2019-03-27", "Glasgow")
+        "EUROCITIES Social Affairs Forum",
+        "2019-03-25",
+        "2019-03-27",
+        "Glasgow",
+    )

@@ -12,13 +12,15 @@ from observatory.quality.freshness import dbt_sources_up_to_date, dbt_sources_ya
 
 def test_committed_dbt_source_file_is_generated_from_the_registry() -> None:
     assert Settings.from_env().dbt_sources_path.read_text(encoding="utf-8") == dbt_sources_yaml(load_registry()), (
-        "run `observatory freshness-sources` after changing sources.yml")
+        "run `observatory freshness-sources` after changing sources.yml"
+    )
     assert main(["freshness-sources", "--check"]) == 0
 
 
 def test_each_entry_gets_its_own_thresholds_and_filter(tmp_path) -> None:
     registry_file = tmp_path / "sources.yml"
-    registry_file.write_text("""
+    registry_file.write_text(
+        """
 defaults: {freshness: {warn_after_hours: 48, error_after_hours: 168}}
 sources:
   monthly_list:
@@ -36,11 +38,16 @@ sources:
     publisher: p
     suite: calendar_event
     urls: ["http://127.0.0.1:1/x.ics"]
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     document = yaml.safe_load(dbt_sources_yaml(load_registry(registry_file)))
     (source,) = document["sources"]
-    assert (source["name"], source["schema"], source["config"]["loaded_at_field"]) == ("registry", "audit",
-                                                                                       "finished_at")
+    assert (source["name"], source["schema"], source["config"]["loaded_at_field"]) == (
+        "registry",
+        "audit",
+        "finished_at",
+    )
     tables = {table["name"]: table for table in source["tables"]}
     assert set(tables) == {"monthly_list", "daily_feed"}
     monthly = tables["monthly_list"]["config"]["freshness"]

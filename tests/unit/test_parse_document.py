@@ -123,9 +123,7 @@ def test_html_main_text_without_script() -> None:
     doc = document(payload, resource_name="report.html")
     assert doc["media_type"] == "text/html"
     assert doc["title"] == "Cities & Migrants"
-    assert (
-        doc["body_text"] == "Integration report\n\nTwenty-two cities signed the charter.\n\nSecond paragraph."
-    )
+    assert doc["body_text"] == "Integration report\n\nTwenty-two cities signed the charter.\n\nSecond paragraph."
     assert "secret" not in doc["body_text"] and "alert" not in doc["body_text"]
 
 
@@ -148,9 +146,7 @@ def test_pdf_without_metadata_title_uses_first_line() -> None:
     assert doc["title"] == "Annual report"
 
 
-@pytest.mark.parametrize(
-    "payload", [b"%PDF-1.4\n1 0 obj garbage", b"plain words, not a PDF", make_pdf(["x"])[:300]]
-)
+@pytest.mark.parametrize("payload", [b"%PDF-1.4\n1 0 obj garbage", b"plain words, not a PDF", make_pdf(["x"])[:300]])
 def test_corrupt_pdf(payload: bytes) -> None:
     with pytest.raises(ParseError, match="corrupt or unreadable PDF"):
         document(payload, resource_name="bad.pdf")
@@ -197,7 +193,10 @@ def test_facts_column_holds_the_extractor_records_with_offsets_into_the_body_tex
     assert (money["text"], money["amount"], money["currency"]) == ("€200 million", 200000000, "EUR")
     conference = next(fact for fact in facts if fact["kind"] == "event" and fact["text"].startswith("Integrating"))
     assert (conference["start_date"], conference["city"], conference["city_country_code"]) == (
-        "2018-11-07", "Milan", "IT")
+        "2018-11-07",
+        "Milan",
+        "IT",
+    )
 
 
 def test_publication_year_completes_dates_without_a_year() -> None:
@@ -230,7 +229,11 @@ def test_markdown_front_matter_is_metadata_not_text() -> None:
     ).encode()
     doc = document(payload, resource_name="cafes.md")
     assert (doc["title"], doc["published_on"], doc["language"], doc["publisher"]) == (
-        "Language cafés", date(2024, 2, 12), "nl", "Stad Gent")
+        "Language cafés",
+        date(2024, 2, 12),
+        "nl",
+        "Stad Gent",
+    )
     assert doc["body_text"] == "# Taalcafés\n\nDe stad opent vijf taalcafés.\n"
 
 

@@ -75,15 +75,10 @@ def test_urgan() -> None:
 
 
 def test_resfirst_single_year_counts() -> None:
-    rows = {
-        (json.loads(row[1])["reason"], row[2]): row for row in _rows(RESFIRST.read_bytes(), "migr_resfirst")
-    }
+    rows = {(json.loads(row[1])["reason"], row[2]): row for row in _rows(RESFIRST.read_bytes(), "migr_resfirst")}
     assert len(rows) == 160
     assert {row[3] for row in rows.values()} == {"2023"}
-    assert (
-        rows["EDUC", "AT"][1]
-        == '{"citizen":"TOTAL","duration":"TOTAL","freq":"A","reason":"EDUC","unit":"PER"}'
-    )
+    assert rows["EDUC", "AT"][1] == '{"citizen":"TOTAL","duration":"TOTAL","freq":"A","reason":"EDUC","unit":"PER"}'
     assert rows["EDUC", "AT"][4:6] == (6275.0, None)
     assert rows["EDUC", "ES"][4:6] == (90922.0, "b")
     assert rows["TOTAL", "IE"][4:6] == (88595.0, "u")

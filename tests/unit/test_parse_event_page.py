@@ -177,11 +177,16 @@ def test_city_network_page_names_host_participants_and_speakers_cities() -> None
     """The bundled city-network page (events_city_network_pages): Prague hosts, Bratislava's guests take part,
     officers of Prague, Vienna and Brno speak; Vienna and Brno, being speakers' cities, are not also participants."""
     name = "welcoming-cities-exchange.en.md"
-    [row] = event_page.parse((PAGES.parent / "network_pages" / name).read_bytes(),
-                             {**PRAGUE, "resource_name": name, "text_language": "en", "uid_prefix": "city-network:"})
+    [row] = event_page.parse(
+        (PAGES.parent / "network_pages" / name).read_bytes(),
+        {**PRAGUE, "resource_name": name, "text_language": "en", "uid_prefix": "city-network:"},
+    )
     row = dict(zip(COLUMNS, row, strict=True))
     assert (row["event_uid"], row["occurrence_start_utc"], row["occurrence_end_utc"]) == (
-        "city-network:welcoming-cities-exchange.en", utc(2025, 5, 15, 12), utc(2025, 5, 15, 15, 30))
+        "city-network:welcoming-cities-exchange.en",
+        utc(2025, 5, 15, 12),
+        utc(2025, 5, 15, 15, 30),
+    )
     assert roles(row) == [
         ("host", "Prague", "CZ", "location"),
         ("participant", "Bratislava", "SK", "description"),
@@ -190,4 +195,7 @@ def test_city_network_page_names_host_participants_and_speakers_cities() -> None
         ("speaker_organisation", "Brno", "CZ", "description"),
     ]
     assert [place.get("organisation") for place in json.loads(row["places"])][2:] == [
-        "Deputy Mayor of Prague", "Head of Integration, City of Vienna", "Mayor of Brno"]
+        "Deputy Mayor of Prague",
+        "Head of Integration, City of Vienna",
+        "Mayor of Brno",
+    ]

@@ -289,20 +289,31 @@ def test_beneficiary_city_from_location_else_default_city() -> None:
     # communes gives its first; "Perl (D)" lies in Germany, outside the source's country; the village
     # Esch-sur-Sûre is no GeoNames city and must not become Esch-sur-Alzette
     assert [(r["location_name"].split("\n")[0], r["city_name"]) for r in lux] == [
-        ("Luxembourg", "Luxembourg"), ("Luxembourg", "Luxembourg"), ("Luxembourg", "Luxembourg"),
-        ("Wiltz", "Wiltz"), ("Perl (D)", None), ("Esch-sur-Sûre", None), ("Luxembourg", "Luxembourg"),
-        ("Differdange", "Differdange")]
+        ("Luxembourg", "Luxembourg"),
+        ("Luxembourg", "Luxembourg"),
+        ("Luxembourg", "Luxembourg"),
+        ("Wiltz", "Wiltz"),
+        ("Perl (D)", None),
+        ("Esch-sur-Sûre", None),
+        ("Luxembourg", "Luxembourg"),
+        ("Differdange", "Differdange"),
+    ]
     assert [r["city_name"] for r in rows("esif_wales_shape.csv", WALES, SAMPLES)] == [None] * 7  # regions, not cities
     brussels = rows("erdf_brussels_cp1252_semicolon.csv", BRUSSELS, SAMPLES)
     assert [(r["city_name"], r["geonames_id"]) for r in brussels] == [
-        ("Anderlecht", 2803201), ("Saint-Gilles", 2787413), ("Molenbeek-Saint-Jean", 2791018)]
+        ("Anderlecht", 2803201),
+        ("Saint-Gilles", 2787413),
+        ("Molenbeek-Saint-Jean", 2791018),
+    ]
 
 
 def test_programme_from_column_or_option() -> None:
-    lux = rows("esif_luxembourg_shape.csv", {**LUXEMBOURG, "columns": {**LUXEMBOURG["columns"],
-                                                                      "programme": "programme"}})
-    assert [r["programme"] for r in lux[:5]] == [
-        "Compétitivité Régionale et Emploi (2007-2013)"] * 3 + [
-        "Investissement pour la croissance et l'emploi (2014-2020)", "INTERREG"]
+    lux = rows(
+        "esif_luxembourg_shape.csv", {**LUXEMBOURG, "columns": {**LUXEMBOURG["columns"], "programme": "programme"}}
+    )
+    assert [r["programme"] for r in lux[:5]] == ["Compétitivité Régionale et Emploi (2007-2013)"] * 3 + [
+        "Investissement pour la croissance et l'emploi (2014-2020)",
+        "INTERREG",
+    ]
     berlin = rows("esf_berlin_shape.csv", {**BERLIN, "programme": "ESF Berlin 2014-2020"})
     assert {r["programme"] for r in berlin} == {"ESF Berlin 2014-2020"}

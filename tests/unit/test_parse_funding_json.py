@@ -64,7 +64,10 @@ def test_socrata_page_text_values() -> None:
     milan, brescia = rows("cohesion_socrata_page1.json", SOCRATA)
     assert milan["beneficiary_name"] == "Comune di Milano"
     assert (milan["amount"], milan["currency"], milan["cofinancing_rate"]) == (
-        Decimal("1250000.50"), "EUR", Decimal(50))
+        Decimal("1250000.50"),
+        "EUR",
+        Decimal(50),
+    )
     assert (milan["start_date"], milan["end_date"]) == (date(2016, 3, 1), date(2018, 12, 31))
     assert (milan["location_code"], milan["city_name"], milan["geonames_id"]) == ("20121", "Milan", 3173435)
     assert (milan["country_code"], milan["fund"], milan["programme"]) == ("IT", "ESF", "POR Lombardia FSE 2014-2020")
@@ -91,7 +94,7 @@ def test_same_operation_in_csv_and_json_gets_the_same_key() -> None:
     payload = b'[{"who": "A", "what": "B", "from": "2020-01-31", "eur": 10.5}]'
     fields = {"beneficiary_name": "who", "operation_title": "what", "start_date": "from", "amount": "eur"}
     [from_json] = parse(payload, {"fields": fields})
-    [from_csv] = parse_csv(b"who,what,from,eur\nA,B,2020-01-31,\"10,50\"\n", {"columns": fields})
+    [from_csv] = parse_csv(b'who,what,from,eur\nA,B,2020-01-31,"10,50"\n', {"columns": fields})
     assert from_json[0] == from_csv[0]
 
 
@@ -100,11 +103,14 @@ def test_same_operation_in_csv_and_json_gets_the_same_key() -> None:
     [
         (b"{not json", {}, "not a UTF-8 JSON payload"),
         (b'{"data": {}}', {"records_path": "data"}, "no array of records at 'data'"),
-        (b'[1, 2]', {}, "record 1 is a int, not an object"),
+        (b"[1, 2]", {}, "record 1 is a int, not an object"),
         (b'[{"who": "A"}]', {"fields": {"beneficiary_name": "name"}}, r"fields \['beneficiary_name'\] not found"),
         (b'[{"who": ["A"]}]', {"fields": {"beneficiary_name": "who"}}, "record 1, field 'beneficiary_name'.*list"),
-        (b'[{"who": "A", "eur": "ten"}]', {"fields": {"beneficiary_name": "who", "amount": "eur"}},
-         "record 1, column 'amount', cell 'ten'"),
+        (
+            b'[{"who": "A", "eur": "ten"}]',
+            {"fields": {"beneficiary_name": "who", "amount": "eur"}},
+            "record 1, column 'amount', cell 'ten'",
+        ),
     ],
 )
 def test_bad_payloads(payload: bytes, options: dict, message: str) -> None:

@@ -108,8 +108,7 @@ def test_monthly_first_saturday_is_expanded_inside_the_window() -> None:
     assert all(r["occurrence_start_utc"].astimezone(BERLIN).weekday() == 5 for r in repair)
     assert all(r["is_recurring"] and r["summary"] == "Repair Café" for r in repair)
     assert all(
-        date(2018, 1, 1) <= r["occurrence_start_utc"].astimezone(BERLIN).date() <= date(2018, 6, 30)
-        for r in all_rows
+        date(2018, 1, 1) <= r["occurrence_start_utc"].astimezone(BERLIN).date() <= date(2018, 6, 30) for r in all_rows
     )
 
 
@@ -173,9 +172,7 @@ def test_recurrence_id_overrides_are_applied() -> None:
 
 def test_counted_weekly_rule_and_sequence() -> None:
     hackademy = by_uid(rows("machbar_16_feb_2019.ics"), "37jkbgv9regint2hqhlmd9risn@google.com")
-    assert [r["occurrence_start_utc"] for r in hackademy] == [
-        utc(2019, 3, day, 13) for day in (4, 5, 6, 11, 12, 13)
-    ]
+    assert [r["occurrence_start_utc"] for r in hackademy] == [utc(2019, 3, day, 13) for day in (4, 5, 6, 11, 12, 13)]
     assert {r["sequence"] for r in hackademy} == {2}
     assert hackademy[0]["summary"] == "Open Health HACKademy - freie Termine"
 
@@ -260,13 +257,16 @@ def test_bad_payloads(payload: bytes, message: str) -> None:
 
 
 def places(row: dict) -> list[tuple]:
-    return [(p["role"], p["city_name"], p["geonames_id"], p["country_code"], p["resolved_from"])
-            for p in json.loads(row["places"])]
+    return [
+        (p["role"], p["city_name"], p["geonames_id"], p["country_code"], p["resolved_from"])
+        for p in json.loads(row["places"])
+    ]
 
 
 def test_rrule_exdate_rdate_and_recurrence_id_in_the_window() -> None:
-    cafe = by_uid(rows("recurrence.ics", window_start="2025-03-01", window_end="2025-04-30"),
-                  "language-cafe@example.org")
+    cafe = by_uid(
+        rows("recurrence.ics", window_start="2025-03-01", window_end="2025-04-30"), "language-cafe@example.org"
+    )
     # weekly on Thursday 17:00 Vienna, 6 times: 20 March excluded (EXDATE), 27 March cancelled by its
     # RECURRENCE-ID, 3 April moved to Friday 18:00; one extra date by RDATE (Wednesday 2 April 10:00)
     assert [(r["occurrence_start_utc"], r["status"]) for r in cafe] == [
@@ -283,17 +283,18 @@ def test_rrule_exdate_rdate_and_recurrence_id_in_the_window() -> None:
 
 
 def test_window_cuts_the_recurrence() -> None:
-    cafe = by_uid(rows("recurrence.ics", window_start="2025-03-10", window_end="2025-04-03"),
-                  "language-cafe@example.org")
-    assert [r["occurrence_start_utc"].date() for r in cafe] == [date(2025, 3, 13), date(2025, 3, 27),
-                                                                date(2025, 4, 2)]
+    cafe = by_uid(
+        rows("recurrence.ics", window_start="2025-03-10", window_end="2025-04-03"), "language-cafe@example.org"
+    )
+    assert [r["occurrence_start_utc"].date() for r in cafe] == [date(2025, 3, 13), date(2025, 3, 27), date(2025, 4, 2)]
 
 
 def test_folded_location_resolves_to_the_most_populous_city() -> None:
     first = by_uid(rows("recurrence.ics"), "language-cafe@example.org")[0]
     # folded inside "E|ingang"; "über den Hof" also names Hof (Bavaria), the address's city is larger
     assert first["location"] == (
-        "Stadtteilzentrum Bassena, Schöpfwerk 29/14, 1120 Wien, Österreich – Eingang über den Hof")
+        "Stadtteilzentrum Bassena, Schöpfwerk 29/14, 1120 Wien, Österreich – Eingang über den Hof"
+    )
     assert places(first) == [("host", "Vienna", 2761369, "AT", "location")]
     # the override of 3 April carries no LOCATION (RFC 5545: an override replaces the instance)
     moved = by_uid(rows("recurrence.ics"), "language-cafe@example.org")[-1]

@@ -153,9 +153,7 @@ def test_missing_geo_dimension() -> None:
 
 
 def test_legacy_jsonstat1_bundle_is_rejected() -> None:
-    with pytest.raises(
-        ParseError, match=r"not a JSON-stat 2\.0 dataset.*legacy JSON-stat 1\.x bundle.*nama_gdp_c"
-    ):
+    with pytest.raises(ParseError, match=r"not a JSON-stat 2\.0 dataset.*legacy JSON-stat 1\.x bundle.*nama_gdp_c"):
         jsonstat.parse(LEGACY.read_bytes(), {})
 
 
@@ -170,8 +168,9 @@ def cubes(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any], set[tuple]]:
     """The same random cube as dense and as sparse JSON-stat 2.0, and its expected rows."""
     names = draw(st.permutations(["geo", "time", "sex", "citizen"][: draw(st.integers(2, 4))]))
     sizes = [draw(st.integers(1, 3)) for _ in names]
-    codes = [[f"{name[0].upper()}{position}" for position in range(size)]
-             for name, size in zip(names, sizes, strict=True)]
+    codes = [
+        [f"{name[0].upper()}{position}" for position in range(size)] for name, size in zip(names, sizes, strict=True)
+    ]
     ncells = math.prod(sizes)
     numbers = st.one_of(st.integers(-5, 10**9), st.floats(-1e6, 1e6, allow_nan=False))
     values = draw(st.lists(st.one_of(st.none(), numbers), min_size=ncells, max_size=ncells))
@@ -182,9 +181,7 @@ def cubes(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any], set[tuple]]:
             cell = dict(zip(names, combo, strict=True))
             geo, time = cell.pop("geo"), cell.pop("time")
             number = None if values[index] is None else float(values[index])
-            expected.add(
-                (json.dumps(cell, sort_keys=True, separators=(",", ":")), geo, time, number, flags[index])
-            )
+            expected.add((json.dumps(cell, sort_keys=True, separators=(",", ":")), geo, time, number, flags[index]))
 
     def dimension(position: int, as_object: bool) -> dict[str, Any]:
         index: Any = codes[position]
@@ -233,8 +230,12 @@ def _array_rows(payload: bytes | dict[str, Any], **options: Any) -> list[tuple]:
         columns = dict(zip(batch.columns, part, strict=True))
         for i in range(len(part[0])):
             cell = {name: _decoded(batch, name, column[i]) for name, column in columns.items()}
-            rows.append(tuple(cell[name] if name in cell else batch.constants[name]
-                              for name in RAW_TABLES[jsonstat.RAW_TABLE].column_names))
+            rows.append(
+                tuple(
+                    cell[name] if name in cell else batch.constants[name]
+                    for name in RAW_TABLES[jsonstat.RAW_TABLE].column_names
+                )
+            )
     return rows
 
 

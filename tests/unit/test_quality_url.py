@@ -9,7 +9,9 @@ from observatory.quality.gate import sqlalchemy_url, with_search_path
 
 def test_search_path_is_added_to_the_url() -> None:
     url = sqlalchemy_url("postgresql://reader@127.0.0.1:5432/db")
-    assert with_search_path(url, "stage") == "postgresql+psycopg://reader@127.0.0.1:5432/db?options=-csearch_path%3Dstage"
+    assert (
+        with_search_path(url, "stage") == "postgresql+psycopg://reader@127.0.0.1:5432/db?options=-csearch_path%3Dstage"
+    )
     assert with_search_path(url + "?sslmode=require", "raw").endswith("?sslmode=require&options=-csearch_path%3Draw")
 
 

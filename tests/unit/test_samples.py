@@ -31,9 +31,14 @@ def test_the_sample_has_italian_and_french_records() -> None:
 
 
 def test_filters_apply_before_paging(base_url: str) -> None:
-    pages = [requests.get(f"{base_url}{COHESION}", params={"country": "Italy", "$order": ":id", "$limit": 3,
-                                                            "$offset": offset}, timeout=10)
-             for offset in (0, 3, 6, 9)]
+    pages = [
+        requests.get(
+            f"{base_url}{COHESION}",
+            params={"country": "Italy", "$order": ":id", "$limit": 3, "$offset": offset},
+            timeout=10,
+        )
+        for offset in (0, 3, 6, 9)
+    ]
     assert {p.status_code for p in pages} == {200}
     assert pages[0].headers["Content-Type"] == "application/json; charset=utf-8"
     names = [[r["beneficiary_name"] for r in p.json()] for p in pages]
@@ -48,8 +53,12 @@ def test_without_parameters_the_first_thousand_records_in_file_order(base_url: s
 
 @pytest.mark.parametrize(
     ("query", "message"),
-    [({"$where": "country='Italy'"}, r"not supported.*\$where"), ({"$order": "beneficiary_name"}, "only :id"),
-     ({"$limit": "ten"}, "must be integers"), ({"$offset": "-3"}, "must not be negative")],
+    [
+        ({"$where": "country='Italy'"}, r"not supported.*\$where"),
+        ({"$order": "beneficiary_name"}, "only :id"),
+        ({"$limit": "ten"}, "must be integers"),
+        ({"$offset": "-3"}, "must not be negative"),
+    ],
 )
 def test_queries_the_server_cannot_answer_fail(base_url: str, query: dict, message: str) -> None:
     response = requests.get(f"{base_url}{COHESION}", params=query, timeout=10)

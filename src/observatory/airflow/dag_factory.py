@@ -33,8 +33,11 @@ def default_args(source: Source) -> dict:
 
 
 def raw_asset(source: Source) -> Asset:
-    return Asset(name=source.asset_name, uri=f"observatory://raw/{source.source_id}",
-                 extra={"kind": source.kind, "raw_table": f"raw.{source.raw_table}"})
+    return Asset(
+        name=source.asset_name,
+        uri=f"observatory://raw/{source.source_id}",
+        extra={"kind": source.kind, "raw_table": f"raw.{source.raw_table}"},
+    )
 
 
 def collection_dag(source: Source):
@@ -65,8 +68,10 @@ def collection_dag(source: Source):
             from observatory import pipeline
 
             logical_date = get_current_context()["logical_date"]
-            return {"load_id": pipeline.load_id_for(source.source_id, logical_date),
-                    "landed": pipeline.fetch(source.source_id, logical_date)}
+            return {
+                "load_id": pipeline.load_id_for(source.source_id, logical_date),
+                "landed": pipeline.fetch(source.source_id, logical_date),
+            }
 
         @task
         def stage(fetched: dict) -> str:

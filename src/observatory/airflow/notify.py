@@ -68,8 +68,9 @@ def send_notification(notification: dict[str, Any]) -> str:
         problem = _post(url, notification)
         if problem is None:
             return "webhook"
-        log.warning("failure notification not delivered to the webhook (%s); writing it to %s",
-                    problem, notification_log())
+        log.warning(
+            "failure notification not delivered to the webhook (%s); writing it to %s", problem, notification_log()
+        )
         notification = {**notification, "webhook_error": problem}
     path = notification_log()
     path.parent.mkdir(parents=True, exist_ok=True)

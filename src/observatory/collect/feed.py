@@ -68,10 +68,16 @@ def fetch_feed_at(session: requests.Session, location: str, project_root: Path) 
     family = next((name for name in FEED_MEDIA_TYPES if parsed.version.startswith(name)), None)
     if family is None:
         raise FetchError(f"{location}: not an RSS or Atom feed ({parsed.get('bozo_exception') or 'no feed version'})")
-    log.info("feed %s (%s): %d entries, %d bytes", location, parsed.version, len(parsed.entries),
-             len(fetched.payload))
-    return Fetched(fetched.resource, fetched.resource_name, fetched.payload, FEED_MEDIA_TYPES[family],
-                   fetched.http_status, fetched.etag, fetched.last_modified)
+    log.info("feed %s (%s): %d entries, %d bytes", location, parsed.version, len(parsed.entries), len(fetched.payload))
+    return Fetched(
+        fetched.resource,
+        fetched.resource_name,
+        fetched.payload,
+        FEED_MEDIA_TYPES[family],
+        fetched.http_status,
+        fetched.etag,
+        fetched.last_modified,
+    )
 
 
 def document_links(feed: Fetched, location: str) -> list[str]:
@@ -79,8 +85,11 @@ def document_links(feed: Fetched, location: str) -> list[str]:
     local = urlsplit(location).scheme == "file"
     links: list[str] = []
     for entry in feedparser.parse(feed.payload).entries:
-        enclosures = [link for link in entry.get("links", [])
-                      if link.get("rel") == "enclosure" and link.get("type") in DOCUMENT_TYPES]
+        enclosures = [
+            link
+            for link in entry.get("links", [])
+            if link.get("rel") == "enclosure" and link.get("type") in DOCUMENT_TYPES
+        ]
         href = enclosures[0]["href"] if enclosures else entry.get("link")
         if not href:
             log.warning("feed %s: entry %r has no link; skipped", location, entry.get("title"))
@@ -90,8 +99,13 @@ def document_links(feed: Fetched, location: str) -> list[str]:
         if scheme not in ("http", "https") and not (local and scheme == "file"):
             log.warning("feed %s: entry link %s is not an allowed URL; skipped", location, url)
             continue
-        log.info("feed %s: entry %r (published %s) → %s", location, entry.get("title"),
-                 entry.get("published") or entry.get("updated") or "unknown", url)
+        log.info(
+            "feed %s: entry %r (published %s) → %s",
+            location,
+            entry.get("title"),
+            entry.get("published") or entry.get("updated") or "unknown",
+            url,
+        )
         if url not in links:
             links.append(url)
     return links

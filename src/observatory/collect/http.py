@@ -38,10 +38,16 @@ RETRY_STATUSES = (429, 500, 502, 503, 504)
 CHUNK_BYTES = 64 * 1024
 # Content-Types that say nothing about the content ("some bytes"): recorded as unknown, so parsers fall back to
 # the resource name's extension instead of trusting a meaningless label.
-GENERIC_MEDIA_TYPES = frozenset({
-    "application/octet-stream", "binary/octet-stream", "application/download", "application/x-download",
-    "application/force-download", "application/unknown",
-})
+GENERIC_MEDIA_TYPES = frozenset(
+    {
+        "application/octet-stream",
+        "binary/octet-stream",
+        "application/download",
+        "application/x-download",
+        "application/force-download",
+        "application/unknown",
+    }
+)
 
 
 class FetchError(RuntimeError):
@@ -154,8 +160,7 @@ def _read_body(response: requests.Response, url: str, cap: int) -> bytes:
             if size > cap:
                 raise FetchError(f"GET {url}: body is over the cap of {cap} bytes")
             if time.monotonic() > deadline:
-                raise FetchError(f"GET {url}: body not complete within {download_deadline():g} s "
-                                 f"({size} bytes so far)")
+                raise FetchError(f"GET {url}: body not complete within {download_deadline():g} s ({size} bytes so far)")
             chunks.append(chunk)
     except urllib3.exceptions.ReadTimeoutError as exc:
         raise _BodyInterrupted(f"read timed out after {size} bytes of the body") from exc

@@ -20,10 +20,7 @@ def _alias_key(text: str) -> str:
 
 def _alias_pattern(alias: str) -> str:
     words = re.split(r"[\s,]+", alias.strip())
-    parts = [
-        "(?:and|&)" if word == "and" else re.escape(word).replace(r"\-", r"[-\u2010-\u2015 ]")
-        for word in words
-    ]
+    parts = ["(?:and|&)" if word == "and" else re.escape(word).replace(r"\-", r"[-\u2010-\u2015 ]") for word in words]
     return r",?\s+".join(parts)
 
 
@@ -53,9 +50,7 @@ class Catalogue:
         for aliases, attributes in entries:
             for alias in aliases:
                 self._by_key.setdefault(_alias_key(alias), attributes)
-        aliases_by_length = sorted(
-            {alias for aliases, _ in entries for alias in aliases}, key=len, reverse=True
-        )
+        aliases_by_length = sorted({alias for aliases, _ in entries for alias in aliases}, key=len, reverse=True)
         alternatives = "|".join(variant for alias in aliases_by_length for variant in _variants(alias))
         self._pattern = re.compile(rf"(?<![\w+\-])(?:{alternatives})(?![\w+]|-\w)")
 

@@ -62,9 +62,7 @@ def run(paths: list[str], out: TextIO | None = None, err: TextIO | None = None) 
             status = 1
             continue
         try:
-            out.writelines(
-                orjson.dumps(fact.to_record(path)).decode("utf-8") + "\n" for fact in extract_facts(text)
-            )
+            out.writelines(orjson.dumps(fact.to_record(path)).decode("utf-8") + "\n" for fact in extract_facts(text))
             out.flush()
         except BrokenPipeError:  # the reader has gone (``| head``): stop quietly
             if out is sys.stdout:

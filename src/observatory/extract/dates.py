@@ -196,9 +196,7 @@ def _bare_month(m: re.Match[str]) -> _Mention:
 
 def _weekday_day(m: re.Match[str]) -> _Mention:
     day = _day(m["d"])
-    return _Mention(
-        m.start(), m.end(), "day", (None, 0, day), (None, 0, day), WEEKDAYS[m["wd"].rstrip(".").lower()]
-    )
+    return _Mention(m.start(), m.end(), "day", (None, 0, day), (None, 0, day), WEEKDAYS[m["wd"].rstrip(".").lower()])
 
 
 _PATTERNS: list[tuple[re.Pattern[str], Callable[..., _Mention | None]]] = [
@@ -302,9 +300,7 @@ def _resolve_years(document: Document, mentions: list[_Mention], year: int | Non
     """Years for mentions written without one (see the module docstring)."""
     if year is None:
         return [m for m in mentions if m.year_given]
-    anchor = next(
-        (m.first for m in mentions if m.year_given and m.precision == "day" and m.first[0] == year), None
-    )
+    anchor = next((m.first for m in mentions if m.year_given and m.precision == "day" and m.first[0] == year), None)
     past_group: dict[tuple[int, int, int, int], int] = {}
     for mention in mentions:
         if mention.year_given or mention.weekday is not None or anchor is None:

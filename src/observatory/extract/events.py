@@ -69,9 +69,7 @@ _ORGANISING = re.compile(
 _NAMED_AFTER_BY = re.compile(r"\s+(?:the\s+)?([A-Z][\w'’-]*(?:\s+(?:of|for|and|the|[A-Z][\w'’-]*))*)")
 _LINE_MARKUP = re.compile(r"[\s#>*•✓+-]*(?:\d+[.)]\s+)?[\s*]*")
 _SEPARATORS = " \t-–—:|,;*#"
-_TIME_SLOT = re.compile(
-    r"^[\s*•-]*(?P<t1>\d{1,2}[:.]\d{2})\s*[-–]\s*(?P<t2>\d{1,2}[:.]\d{2})[\s*]*(?P<rest>.*)$"
-)
+_TIME_SLOT = re.compile(r"^[\s*•-]*(?P<t1>\d{1,2}[:.]\d{2})\s*[-–]\s*(?P<t2>\d{1,2}[:.]\d{2})[\s*]*(?P<rest>.*)$")
 _SPEAKER = re.compile(
     r"(?:^|\bby\s+|\b(?:Moderation|Moderator|Chair|Facilitator)\s*:\s*)\**"
     r"(?P<name>[A-Z][\w'’.-]+(?:\s+(?:[A-Z][\w'’.-]+|de|da|van|von|el|al|le|la|del|di|dos|bin|ben)){1,4})"
@@ -214,9 +212,7 @@ class _EventFinder:
 
     def _beside(self, city: Fact, date_fact: Fact) -> bool:
         """Whether ``city`` follows the date on its line, or stands right before it ("Lisbon, 6-7 December")."""
-        return city.start >= date_fact.end or bool(
-            _DATE_NEIGHBOUR_GAP.fullmatch(self.text, city.end, date_fact.start)
-        )
+        return city.start >= date_fact.end or bool(_DATE_NEIGHBOUR_GAP.fullmatch(self.text, city.end, date_fact.start))
 
     def _organisers(self, start: int, end: int) -> list[str]:
         sentence = self.text[start:end]
@@ -231,9 +227,7 @@ class _EventFinder:
         else:
             verb = _ORGANISING.search(sentence)
             if verb:
-                names = [
-                    org.attributes["name"] for org in self.orgs if start <= org.start < start + verb.start()
-                ]
+                names = [org.attributes["name"] for org in self.orgs if start <= org.start < start + verb.start()]
         return list(dict.fromkeys(names))
 
     # -- layouts ----------------------------------------------------------------------------------
@@ -339,9 +333,7 @@ class _EventFinder:
             prev_start, prev_end = self.doc.sentence_span(max(start - 2, 0))
             prev_noun = _EVENT_NOUN.search(self.text, prev_start, prev_end) if prev_end <= start else None
             if prev_noun and prev_start >= previous_end:
-                title_start, title_end = self._title_around(
-                    prev_noun.start(), prev_noun.end(), prev_start, prev_end
-                )
+                title_start, title_end = self._title_around(prev_noun.start(), prev_noun.end(), prev_start, prev_end)
                 city = city or self._nearest_city(prev_start, prev_end, title_end)
                 return _Event(
                     title_start,
@@ -374,9 +366,7 @@ class _EventFinder:
         while first > 0:
             word = words[first - 1][2]
             joined = self.text[words[first - 1][1] : words[first][0]] == " "
-            if not joined or not (
-                word[0].isupper() or word[0].isdigit() or word.lower() in _TITLE_QUALIFIERS
-            ):
+            if not joined or not (word[0].isupper() or word[0].isdigit() or word.lower() in _TITLE_QUALIFIERS):
                 break
             first -= 1
         last = index
@@ -422,9 +412,7 @@ class _EventFinder:
                 panel = False
                 if speaker:
                     function = "keynote" if "keynote" in title.lower() else "speaker"
-                    items[-1]["speakers"].append(
-                        self._speaker(line_start + slot.start("rest"), speaker, function)
-                    )
+                    items[-1]["speakers"].append(self._speaker(line_start + slot.start("rest"), speaker, function))
                 continue
             if not items:
                 continue
@@ -466,9 +454,7 @@ class _EventFinder:
         }
 
     def _organisation_in(self, start: int, end: int) -> str | None:
-        return next(
-            (org.attributes["name"] for org in self.orgs if start <= org.start and org.end <= end), None
-        )
+        return next((org.attributes["name"] for org in self.orgs if start <= org.start and org.end <= end), None)
 
     # -- assembly ---------------------------------------------------------------------------------
 

@@ -73,9 +73,7 @@ class Gazetteer:
         return self._countries.get(name_key(text))
 
 
-def _alternate_key(
-    name: str, words: frozenset[str], names: frozenset[str], languages: frozenset[str]
-) -> str | None:
+def _alternate_key(name: str, words: frozenset[str], names: frozenset[str], languages: frozenset[str]) -> str | None:
     """Index key for an alternate name, or None when it is unusable (script, code, word, given name)."""
     if len(name) < 4 or name.isupper():
         return None
@@ -150,9 +148,7 @@ def _build_gazetteer() -> Gazetteer:
         add(name_key(alias["alias"]), NameEntry(by_id[alias["geonames_id"]], alias["alias"], True))
 
     country_keys = {name_key(country["name"]): code for code, country in countries.items()}
-    country_keys.update(
-        (name_key(name), code) for name, code in load_yaml("city_cues.yml")["country_aliases"].items()
-    )
+    country_keys.update((name_key(name), code) for name, code in load_yaml("city_cues.yml")["country_aliases"].items())
     with _data_file("us_states.json").open(encoding="utf-8") as handle:
         for code, state in json.load(handle).items():
             country_keys.setdefault(name_key(state["name"]), f"US:{code}")

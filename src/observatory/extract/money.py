@@ -37,9 +37,7 @@ _WORDS = {
 }
 # Codes that ISO 4217 withdrew when the euro replaced them; reports about past funding still use them.
 _WITHDRAWN_CODES = ("HRK", "LTL", "LVL", "EEK", "SKK", "SIT", "CYP", "MTL")
-_AMOUNT = (
-    rf"(?P<num>\d{{1,3}}(?: \d{{3}})+(?!\d|[.,]\d)|{NUMBER})(?:\s?(?P<scale>(?i:{SCALE})|[mk](?![A-Za-z])))?"
-)
+_AMOUNT = rf"(?P<num>\d{{1,3}}(?: \d{{3}})+(?!\d|[.,]\d)|{NUMBER})(?:\s?(?P<scale>(?i:{SCALE})|[mk](?![A-Za-z])))?"
 
 
 @lru_cache(maxsize=1)

@@ -116,9 +116,7 @@ _NOT_PLURAL = ("ss", "us", "is", "ics", "ws")
 def is_plural(word: str) -> bool:
     """Whether ``word`` looks like a plural noun ("delegates", "cities", "people")."""
     lower = word.lower()
-    return lower in _IRREGULAR_PLURALS or (
-        lower.endswith("s") and not lower.endswith(_NOT_PLURAL) and len(lower) > 2
-    )
+    return lower in _IRREGULAR_PLURALS or (lower.endswith("s") and not lower.endswith(_NOT_PLURAL) and len(lower) > 2)
 
 
 def parse_number(text: str, *, scaled: bool = False) -> Decimal:
@@ -135,11 +133,7 @@ def parse_number(text: str, *, scaled: bool = False) -> Decimal:
         thousands = "." if decimal_mark == "," else ","
         digits = digits.replace(thousands, "").replace(decimal_mark, ".")
     elif "," in digits:
-        digits = (
-            digits.replace(",", "")
-            if re.fullmatch(r"\d{1,3}(?:,\d{3})+", digits)
-            else digits.replace(",", ".")
-        )
+        digits = digits.replace(",", "") if re.fullmatch(r"\d{1,3}(?:,\d{3})+", digits) else digits.replace(",", ".")
     elif re.fullmatch(r"\d{1,3}(?:\.\d{3}){2,}", digits):
         digits = digits.replace(".", "")
     return Decimal(digits)

@@ -28,9 +28,7 @@ def extract_facts(text: str, *, document_year: int | None = None) -> list[Fact]:
     money = find_money(document)
     shares = find_shares(document)
     amounts = [(fact.start, fact.end) for fact in money + shares]
-    dates = [
-        fact for fact in find_dates(document, document_year) if not overlaps(fact.start, fact.end, amounts)
-    ]
+    dates = [fact for fact in find_dates(document, document_year) if not overlaps(fact.start, fact.end, amounts)]
     english = detect_language(text) in ("en", None)
     counts = find_counts(document, [(fact.start, fact.end) for fact in dates + money + shares]) if english else []
     cities = find_cities(

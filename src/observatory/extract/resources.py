@@ -71,6 +71,4 @@ def first_names() -> frozenset[str]:
 @lru_cache(maxsize=1)
 def language_names() -> frozenset[str]:
     """Names of the major languages (ISO 639-1), lower-case: "thai", "kazakh", "arabic"."""
-    return frozenset(
-        fold(language.name).lower() for language in pycountry.languages if hasattr(language, "alpha_2")
-    )
+    return frozenset(fold(language.name).lower() for language in pycountry.languages if hasattr(language, "alpha_2"))

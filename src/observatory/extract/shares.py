@@ -22,9 +22,7 @@ from observatory.extract.numbers import (
     word_value,
 )
 
-_PERCENT = re.compile(
-    rf"(?<![\w.,])(?P<num>{NUMBER})\s?(?P<unit>%|per\s?cent\b|percent\b|percentage points?\b|pp\b)"
-)
+_PERCENT = re.compile(rf"(?<![\w.,])(?P<num>{NUMBER})\s?(?P<unit>%|per\s?cent\b|percent\b|percentage points?\b|pp\b)")
 _FRACTIONS = {
     "half": Decimal(50),
     "one half": Decimal(50),

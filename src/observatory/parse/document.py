@@ -106,9 +106,7 @@ def read_document(payload: bytes, options: Mapping[str, Any]) -> ReportDocument:
         try:
             media_type = media_type_for(resource_name)
         except ParseError:
-            raise ValueError(
-                f"unsupported media_type {media_type!r}; expected one of {sorted(EXTRACTORS)}"
-            ) from None
+            raise ValueError(f"unsupported media_type {media_type!r}; expected one of {sorted(EXTRACTORS)}") from None
     extracted = EXTRACTORS[media_type](payload)
     body = extracted.body_text.replace("\x00", "")
     if not body.strip():
@@ -286,9 +284,7 @@ EXTRACTORS: dict[str, Callable[[bytes], Extracted]] = {
 class _HTMLText(HTMLParser):
     """Visible text of an HTML page, preferring ``<main>``/``<article>`` over the whole body."""
 
-    SKIP = frozenset(
-        {"script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "svg"}
-    )
+    SKIP = frozenset({"script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "svg"})
     MAIN = frozenset({"main", "article"})
     PUBLISHER_KEYS = ("og:site_name", "publisher", "dc.publisher", "dcterms.publisher")
     LANGUAGE_KEYS = ("content-language", "dc.language", "dcterms.language", "og:locale")

@@ -24,9 +24,7 @@ from observatory.parse import ParseError
 RAW_TABLE = "eurostat_observation"
 
 TIME_COLUMNS = frozenset({"time", "time_period"})  # lower-cased names of the TSV column dimension
-SDMX_ATTRIBUTES = frozenset(
-    {"DATAFLOW", "LAST UPDATE", "TIME_PERIOD", "OBS_VALUE", "OBS_FLAG", "CONF_STATUS"}
-)
+SDMX_ATTRIBUTES = frozenset({"DATAFLOW", "LAST UPDATE", "TIME_PERIOD", "OBS_VALUE", "OBS_FLAG", "CONF_STATUS"})
 
 
 def parse(payload: bytes, options: Mapping[str, Any]) -> Iterator[tuple]:
@@ -115,9 +113,7 @@ def _dimensions_json(dims: list[str], codes: list[str], geo_axis: int) -> str:
     return orjson.dumps(pairs, option=orjson.OPT_SORT_KEYS).decode()
 
 
-def _sdmx_csv_rows(
-    header: str, lines: Iterator[str], dataset_code: str, geo_dimension: str
-) -> Iterator[tuple]:
+def _sdmx_csv_rows(header: str, lines: Iterator[str], dataset_code: str, geo_dimension: str) -> Iterator[tuple]:
     """Rows of an SDMX-CSV file (``DATAFLOW,LAST UPDATE,freq,...,TIME_PERIOD,OBS_VALUE,OBS_FLAG``)."""
     columns = [column.strip() for column in next(csv.reader([header]))]
     missing = {"TIME_PERIOD", "OBS_VALUE"} - set(columns)
@@ -137,9 +133,7 @@ def _sdmx_observations(
         if not record:
             continue
         if len(record) != len(columns):
-            raise ParseError(
-                f"eurostat_tsv: line {lineno}: expected {len(columns)} fields, found {len(record)}"
-            )
+            raise ParseError(f"eurostat_tsv: line {lineno}: expected {len(columns)} fields, found {len(record)}")
         fields = dict(zip(columns, (field.strip() for field in record), strict=True))
         codes = [fields[dim] for dim in dims]
         period = fields["TIME_PERIOD"]

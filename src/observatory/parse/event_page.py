@@ -100,9 +100,7 @@ def _split(payload: bytes, where: str) -> tuple[dict[str, Any], str]:
     return metadata, body
 
 
-def _moment(
-    metadata: Mapping[str, Any], key: str, where: str, default: date | None = None
-) -> date | datetime:
+def _moment(metadata: Mapping[str, Any], key: str, where: str, default: date | None = None) -> date | datetime:
     """A front-matter date or date-time (YAML value or ISO string)."""
     value = metadata.get(key)
     if value is None and default is not None:

@@ -172,9 +172,7 @@ def _convert(row: dict, field: str, cell: str | Decimal | None, options: Mapping
             return
         cell = format(cell, "f")
     if field == "amount":
-        row["amount"], row["currency"] = parse_amount(
-            cell, options.get("decimal", "auto"), options.get("currency")
-        )
+        row["amount"], row["currency"] = parse_amount(cell, options.get("decimal", "auto"), options.get("currency"))
     elif field == "cofinancing_rate":
         row[field] = parse_rate(cell)
     elif field in ("start_date", "end_date"):
@@ -255,9 +253,7 @@ def parse_rate(cell: str | None) -> Decimal | None:
     return rate
 
 
-def parse_date(
-    cell: str | None, formats: str | Sequence[str] | None, year_only: bool, is_end: bool
-) -> date | None:
+def parse_date(cell: str | None, formats: str | Sequence[str] | None, year_only: bool, is_end: bool) -> date | None:
     """Parse with the first matching format; a bare year when ``year_only`` (start → Jan 1, end → Dec 31)."""
     if cell is None:
         return None

@@ -46,8 +46,10 @@ def parse(payload: bytes, options: Mapping[str, Any]) -> Iterator[tuple]:
         if absent:
             raise ParseError(f"fields {absent} not found in any record; keys of the first: {sorted(records[0])}")
     yield from keyed_rows(
-        (typed_operation(_cells(record, fields, number), options, f"record {number}")
-         for number, record in enumerate(records, start=1)),
+        (
+            typed_operation(_cells(record, fields, number), options, f"record {number}")
+            for number, record in enumerate(records, start=1)
+        ),
         options,
     )
 

@@ -107,9 +107,7 @@ def _default_zone(calendar: icalendar.Calendar, options: Mapping[str, Any]) -> Z
         raise ParseError(f"unknown default time zone {name!r}") from exc
 
 
-def _window(
-    events: list[icalendar.Event], options: Mapping[str, Any], zone: ZoneInfo
-) -> tuple[datetime, datetime]:
+def _window(events: list[icalendar.Event], options: Mapping[str, Any], zone: ZoneInfo) -> tuple[datetime, datetime]:
     """[first day 00:00, day after last day 00:00) in ``zone``."""
     local_days = [to_utc(e["DTSTART"].dt, zone).astimezone(zone).date() for e in events]
     first = _as_date(options.get("window_start")) or min(local_days)

@@ -142,9 +142,7 @@ def _category_codes(dimension: dict[str, Any], dim: str, size: int) -> list[str]
         codes: list[Any] = [None] * len(index)
         for code, position in index.items():
             if type(position) is not int or not 0 <= position < len(index) or codes[position] is not None:
-                raise ParseError(
-                    f"JSON-stat: dimension {dim!r}: bad or repeated index {position!r} for {code!r}"
-                )
+                raise ParseError(f"JSON-stat: dimension {dim!r}: bad or repeated index {position!r} for {code!r}")
             codes[position] = code
         index = codes
     if not isinstance(index, list) or not all(isinstance(code, str) for code in index):
@@ -191,9 +189,7 @@ def _flags(status: Any, ncells: int) -> Flags:
         return {}, status or None
     if isinstance(status, list):
         if len(status) != ncells:
-            raise ParseError(
-                f"JSON-stat: 'status' has {len(status)} entries but the sizes give {ncells} cells"
-            )
+            raise ParseError(f"JSON-stat: 'status' has {len(status)} entries but the sizes give {ncells} cells")
         entries = enumerate(status)
     elif isinstance(status, dict):
         entries = _by_flat_index(status, ncells, "status").items()
@@ -213,9 +209,7 @@ def _cells(values: Any, flags: Flags, ncells: int) -> Iterator[tuple[int, float 
     explicit, default = flags
     if isinstance(values, list):
         if len(values) != ncells:
-            raise ParseError(
-                f"JSON-stat: 'value' has {len(values)} entries but the sizes give {ncells} cells"
-            )
+            raise ParseError(f"JSON-stat: 'value' has {len(values)} entries but the sizes give {ncells} cells")
         indexed: Any = enumerate(values)
     elif isinstance(values, dict):
         sparse = _by_flat_index(values, ncells, "value")
@@ -343,9 +337,7 @@ def _flag_arrays(status: Any, ncells: int) -> _FlagArrays:
         return _FlagArrays(none, none, [status] if status else [], bool(status))
     if isinstance(status, list):
         if len(status) != ncells:
-            raise ParseError(
-                f"JSON-stat: 'status' has {len(status)} entries but the sizes give {ncells} cells"
-            )
+            raise ParseError(f"JSON-stat: 'status' has {len(status)} entries but the sizes give {ncells} cells")
         index, entries = np.arange(ncells), status
     elif isinstance(status, dict):
         index, entries = _flat_index_array(status, ncells, "status"), list(status.values())
@@ -362,9 +354,7 @@ def _value_arrays(values: Any, ncells: int) -> tuple[np.ndarray, np.ndarray]:
     """(flat indices ascending, float64 values with NaN for null) of ``value``; the checks of ``_cells``."""
     if isinstance(values, list):
         if len(values) != ncells:
-            raise ParseError(
-                f"JSON-stat: 'value' has {len(values)} entries but the sizes give {ncells} cells"
-            )
+            raise ParseError(f"JSON-stat: 'value' has {len(values)} entries but the sizes give {ncells} cells")
         _check_types(values, np.arange(ncells), NUMBER_TYPES, "value", "a number")
         return np.arange(ncells), np.array(values, dtype=np.float64)
     if not isinstance(values, dict):

@@ -32,12 +32,16 @@ def published_rows_query(conn: psycopg.Connection, source: Source) -> str | None
     """SQL selecting the source's published rows (identifiers and the source id quoted), or None if it has
     published nothing."""
     table = sql.Identifier(RAW_TABLES[source.raw_table].name)
-    published = conn.execute(sql.SQL("select exists (select 1 from raw.{} where source_id = %s)").format(table),
-                             (source.source_id,)).fetchone()[0]
+    published = conn.execute(
+        sql.SQL("select exists (select 1 from raw.{} where source_id = %s)").format(table), (source.source_id,)
+    ).fetchone()[0]
     if not published:
         return None
-    return sql.SQL("select * from raw.{} where source_id = {}").format(
-        table, sql.Literal(source.source_id)).as_string(conn)
+    return (
+        sql.SQL("select * from raw.{} where source_id = {}")
+        .format(table, sql.Literal(source.source_id))
+        .as_string(conn)
+    )
 
 
 def build_data_docs(target: Path | None = None, settings: Settings | None = None) -> Path:
@@ -56,28 +60,40 @@ def build_data_docs(target: Path | None = None, settings: Settings | None = None
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     for site in list(context.list_data_docs_sites()):  # the ephemeral context's default site is a temp dir
         context.delete_data_docs_site(site)
-    context.add_data_docs_site(site_name=SITE_NAME, site_config={
-        "class_name": "SiteBuilder",
-        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(target)},
-        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-    })
+    context.add_data_docs_site(
+        site_name=SITE_NAME,
+        site_config={
+            "class_name": "SiteBuilder",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(target)},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        },
+    )
     datasource = context.data_sources.add_postgres(name="warehouse", connection_string=sqlalchemy_url(connection.dsn()))
-    suites = {name: context.suites.add(load_suite(name, settings.expectations_dir))
-              for name in sorted({source.suite for source in sources})}
+    suites = {
+        name: context.suites.add(load_suite(name, settings.expectations_dir))
+        for name in sorted({source.suite for source in sources})
+    }
     definitions = [
-        context.validation_definitions.add(gx.ValidationDefinition(
-            name=source.source_id,
-            data=datasource.add_query_asset(name=source.source_id, query=queries[source.source_id])
-            .add_batch_definition_whole_table("published"),
-            suite=suites[source.suite],
-        ))
-        for source in sources if queries[source.source_id] is not None
+        context.validation_definitions.add(
+            gx.ValidationDefinition(
+                name=source.source_id,
+                data=datasource.add_query_asset(
+                    name=source.source_id, query=queries[source.source_id]
+                ).add_batch_definition_whole_table("published"),
+                suite=suites[source.suite],
+            )
+        )
+        for source in sources
+        if queries[source.source_id] is not None
     ]
     if definitions:
-        context.checkpoints.add(gx.Checkpoint(
-            name="published_raw", validation_definitions=definitions,
-            actions=[UpdateDataDocsAction(name="data_docs", site_names=[SITE_NAME])],
-        )).run()
+        context.checkpoints.add(
+            gx.Checkpoint(
+                name="published_raw",
+                validation_definitions=definitions,
+                actions=[UpdateDataDocsAction(name="data_docs", site_names=[SITE_NAME])],
+            )
+        ).run()
     else:
         context.build_data_docs(site_names=[SITE_NAME])
     return target / "index.html"

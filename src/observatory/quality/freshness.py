@@ -19,8 +19,10 @@ from observatory.config.registry import Registry, load_registry
 from observatory.config.settings import Settings
 
 DBT_SOURCE_NAME = "registry"
-HEADER = ("# Generated from sources.yml by `observatory freshness-sources`: edit the registry, not this file\n"
-          "# (tests/unit/test_freshness.py fails when it is stale).\n")
+HEADER = (
+    "# Generated from sources.yml by `observatory freshness-sources`: edit the registry, not this file\n"
+    "# (tests/unit/test_freshness.py fails when it is stale).\n"
+)
 
 
 def dbt_sources_yaml(registry: Registry) -> str:
@@ -30,24 +32,32 @@ def dbt_sources_yaml(registry: Registry) -> str:
             "name": source.source_id,
             "identifier": "batch",
             "description": f"Batches of registry entry `{source.source_id}` ({source.kind}, {source.publisher}).",
-            "config": {"freshness": {
-                "warn_after": {"count": source.freshness.warn_after_hours, "period": "hour"},
-                "error_after": {"count": source.freshness.error_after_hours, "period": "hour"},
-                "filter": f"source_id = '{source.source_id}' and status in ('published', 'unchanged')",
-            }},
+            "config": {
+                "freshness": {
+                    "warn_after": {"count": source.freshness.warn_after_hours, "period": "hour"},
+                    "error_after": {"count": source.freshness.error_after_hours, "period": "hour"},
+                    "filter": f"source_id = '{source.source_id}' and status in ('published', 'unchanged')",
+                }
+            },
         }
         for source in sorted(registry.sources.values(), key=lambda source: source.source_id)
     ]
-    document = {"version": 2, "sources": [{
-        "name": DBT_SOURCE_NAME,
-        "description": (
-            "Freshness of every entry of the source registry (sources.yml), measured on the audit log of batches: "
-            "the last time a batch was published or found unchanged at the publisher. Thresholds are the "
-            "entry's `freshness` field. Checked daily by the data_health DAG (`dbt source freshness`)."),
-        "schema": "audit",
-        "config": {"loaded_at_field": "finished_at"},
-        "tables": tables,
-    }]}
+    document = {
+        "version": 2,
+        "sources": [
+            {
+                "name": DBT_SOURCE_NAME,
+                "description": (
+                    "Freshness of every entry of the source registry (sources.yml), measured on the audit log of "
+                    "batches: the last time a batch was published or found unchanged at the publisher. Thresholds "
+                    "are the entry's `freshness` field. Checked daily by the data_health DAG (`dbt source freshness`)."
+                ),
+                "schema": "audit",
+                "config": {"loaded_at_field": "finished_at"},
+                "tables": tables,
+            }
+        ],
+    }
     return HEADER + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120)
 
 
@@ -77,16 +87,18 @@ def freshness_results(project_dir: str | Path) -> list[dict[str, Any]]:
             continue
         criteria = result.get("criteria") or {}
         age = result.get("max_loaded_at_time_ago_in_s")
-        rows.append({
-            "source_id": result["unique_id"][len(prefix):],
-            "status": result["status"],
-            "max_loaded_at": result.get("max_loaded_at"),
-            "checked_at": result.get("snapshotted_at"),
-            "age_hours": None if age is None else round(age / 3600, 2),
-            "warn_after_hours": (criteria.get("warn_after") or {}).get("count"),
-            "error_after_hours": (criteria.get("error_after") or {}).get("count"),
-            "message": result.get("error") or result.get("message"),
-        })
+        rows.append(
+            {
+                "source_id": result["unique_id"][len(prefix) :],
+                "status": result["status"],
+                "max_loaded_at": result.get("max_loaded_at"),
+                "checked_at": result.get("snapshotted_at"),
+                "age_hours": None if age is None else round(age / 3600, 2),
+                "warn_after_hours": (criteria.get("warn_after") or {}).get("count"),
+                "error_after_hours": (criteria.get("error_after") or {}).get("count"),
+                "message": result.get("error") or result.get("message"),
+            }
+        )
     return rows
 
 

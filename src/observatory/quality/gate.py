@@ -56,8 +56,9 @@ def load_suite(suite: str, expectations_dir: Path, extra: Sequence[Expectation] 
     import great_expectations as gx
 
     document = suite_document(suite, expectations_dir)
-    built = gx.ExpectationSuite(name=document["name"], expectations=[*document["expectations"], *extra],
-                                meta=document.get("meta") or {})
+    built = gx.ExpectationSuite(
+        name=document["name"], expectations=[*document["expectations"], *extra], meta=document.get("meta") or {}
+    )
     if len(built.expectations) != len(document["expectations"]) + len(extra):
         raise ValueError(f"expectation suite {suite!r} has expectations that GX cannot build")
     return built
@@ -82,8 +83,10 @@ def max_relative_change(suite: str, document: dict[str, Any]) -> float | None:
         return None
     change = band.get("max_relative_change") if isinstance(band, dict) else None
     if isinstance(change, bool) or not isinstance(change, int | float) or not 0 <= change <= 10:
-        raise ValueError(f"expectation suite {suite!r}: meta.row_count_band.max_relative_change must be a number "
-                         f"between 0 and 10 (0.5 = ±50%), not {change!r}")
+        raise ValueError(
+            f"expectation suite {suite!r}: meta.row_count_band.max_relative_change must be a number "
+            f"between 0 and 10 (0.5 = ±50%), not {change!r}"
+        )
     return float(change)
 
 
@@ -95,7 +98,8 @@ def previous_batch(conn: psycopg.Connection, load_id: str) -> tuple[str, int] | 
     source_id, raw_table = batch
     published = conn.execute(
         sql.SQL("select load_id, count(*) from raw.{} where source_id = %s group by load_id order by load_id").format(
-            sql.Identifier(RAW_TABLES[raw_table].name)),
+            sql.Identifier(RAW_TABLES[raw_table].name)
+        ),
         (source_id,),
     ).fetchall()
     if not published:
@@ -118,33 +122,35 @@ def row_count_band(conn: psycopg.Connection, load_id: str, suite: str, expectati
     return band_expectation_class()(
         min_value=max(low, 0),
         max_value=high,
-        meta={"previous_load_id": previous_load_id, "previous_row_count": previous_rows,
-              "max_relative_change": change},
-        description=(f"row count within ±{change:.0%} of the {previous_rows} rows of the previous published "
-                     f"batch {previous_load_id} ({max(low, 0)}..{high})"),
+        meta={"previous_load_id": previous_load_id, "previous_row_count": previous_rows, "max_relative_change": change},
+        description=(
+            f"row count within ±{change:.0%} of the {previous_rows} rows of the previous published "
+            f"batch {previous_load_id} ({max(low, 0)}..{high})"
+        ),
     )
 
 
-def validate_table(conninfo: str, schema: str, table: str,
-                   suite: ExpectationSuite) -> ExpectationSuiteValidationResult:
+def validate_table(conninfo: str, schema: str, table: str, suite: ExpectationSuite) -> ExpectationSuiteValidationResult:
     """Run ``suite`` on ``schema.table``; returns GX's ``ExpectationSuiteValidationResult``."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    datasource = context.data_sources.add_postgres(name="warehouse", connection_string=with_search_path(conninfo,
-                                                                                                       schema))
+    datasource = context.data_sources.add_postgres(
+        name="warehouse", connection_string=with_search_path(conninfo, schema)
+    )
     asset = datasource.add_table_asset(name=table, table_name=table)
     batch_definition = asset.add_batch_definition_whole_table("batch")
     definition = context.validation_definitions.add(
-        gx.ValidationDefinition(name=f"{suite.name}:{table}", data=batch_definition,
-                                suite=context.suites.add(suite)))
+        gx.ValidationDefinition(name=f"{suite.name}:{table}", data=batch_definition, suite=context.suites.add(suite))
+    )
     return definition.run()
 
 
-def record_results(conn: psycopg.Connection, load_id: str, suite: str,
-                   result: ExpectationSuiteValidationResult) -> list[str]:
+def record_results(
+    conn: psycopg.Connection, load_id: str, suite: str, result: ExpectationSuiteValidationResult
+) -> list[str]:
     """Store one row per expectation; returns readable lines for the failed ones."""
     failures = []
     for item in result.results:
@@ -152,8 +158,10 @@ def record_results(conn: psycopg.Connection, load_id: str, suite: str,
         column = config.kwargs.get("column")
         observed = item.result.get("observed_value")
         if observed is None and "unexpected_count" in item.result:
-            observed = (f"{item.result['unexpected_count']} unexpected, "
-                        f"e.g. {item.result.get('partial_unexpected_list', [])[:5]}")
+            observed = (
+                f"{item.result['unexpected_count']} unexpected, "
+                f"e.g. {item.result.get('partial_unexpected_list', [])[:5]}"
+            )
         if observed is None and item.exception_info and item.exception_info.get("raised_exception"):
             observed = f"error: {item.exception_info.get('exception_message')}"
         conn.execute(

@@ -82,9 +82,21 @@ left join lateral (
 order by entries.source_id
 """
 
-COLUMNS = ("source_id", "kind", "freshness_status", "freshness_checked_at", "last_success_at", "hours_since_success",
-           "last_batch_load_id", "last_batch_status", "last_validated_load_id", "expectations_failed",
-           "expectations_evaluated", "quarantined_last_7_days", "quarantined_total")
+COLUMNS = (
+    "source_id",
+    "kind",
+    "freshness_status",
+    "freshness_checked_at",
+    "last_success_at",
+    "hours_since_success",
+    "last_batch_load_id",
+    "last_batch_status",
+    "last_validated_load_id",
+    "expectations_failed",
+    "expectations_evaluated",
+    "quarantined_last_7_days",
+    "quarantined_total",
+)
 
 
 def health_status(row: dict) -> tuple[str, str | None]:
@@ -117,7 +129,8 @@ def write_daily_summary(conn: psycopg.Connection, day: date, registry: Registry 
         conn.execute("delete from audit.data_health where health_date = %s", (day,))
         names = ["health_date", *COLUMNS, "health_status", "note"]
         insert = sql.SQL("insert into audit.data_health ({}) values ({})").format(
-            sql.SQL(", ").join(map(sql.Identifier, names)), sql.SQL(", ").join(sql.Placeholder() * len(names)))
+            sql.SQL(", ").join(map(sql.Identifier, names)), sql.SQL(", ").join(sql.Placeholder() * len(names))
+        )
         with conn.cursor() as cursor:
             cursor.executemany(insert, [(day, *(row[name] for name in names[1:])) for row in rows])
     return rows
@@ -145,5 +158,7 @@ def print_health(conn: psycopg.Connection) -> None:
     for _, source_id, status, freshness, last_success, failed, evaluated, quarantined, note in rows:
         success = "never" if last_success is None else last_success.strftime("%Y-%m-%dT%H:%MZ")
         validation = "n/a" if evaluated is None else f"{failed}/{evaluated}"
-        print(f"health {source_id} status={status} freshness={freshness or 'n/a'} last_success={success} "
-              f"failed_expectations={validation} quarantined_7d={quarantined}" + (f"  ({note})" if note else ""))
+        print(
+            f"health {source_id} status={status} freshness={freshness or 'n/a'} last_success={success} "
+            f"failed_expectations={validation} quarantined_7d={quarantined}" + (f"  ({note})" if note else "")
+        )

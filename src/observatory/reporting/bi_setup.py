@@ -36,10 +36,15 @@ class MetabaseSettings:
     @classmethod
     def from_env(cls) -> MetabaseSettings:
         env = os.environ
-        return cls(env.get("METABASE_URL", "http://metabase:3000").rstrip("/"), env["METABASE_ADMIN_EMAIL"],
-                   env["METABASE_ADMIN_PASSWORD"], env.get("METABASE_WAREHOUSE_HOST", "warehouse"),
-                   int(env.get("METABASE_WAREHOUSE_PORT", "5432")), env.get("METABASE_WAREHOUSE_DB", "observatory"),
-                   env["OBSERVATORY_BI_READER_PASSWORD"])
+        return cls(
+            env.get("METABASE_URL", "http://metabase:3000").rstrip("/"),
+            env["METABASE_ADMIN_EMAIL"],
+            env["METABASE_ADMIN_PASSWORD"],
+            env.get("METABASE_WAREHOUSE_HOST", "warehouse"),
+            int(env.get("METABASE_WAREHOUSE_PORT", "5432")),
+            env.get("METABASE_WAREHOUSE_DB", "observatory"),
+            env["OBSERVATORY_BI_READER_PASSWORD"],
+        )
 
     def database_payload(self) -> dict:
         """``POST /api/database`` body: PostgreSQL as bi_reader, syncing the marts schema only."""
@@ -47,18 +52,26 @@ class MetabaseSettings:
             "engine": "postgres",
             "name": DATABASE_NAME,
             "details": {
-                "host": self.warehouse_host, "port": self.warehouse_port, "dbname": self.warehouse_db,
-                "user": "bi_reader", "password": self.reader_password, "ssl": False,
-                "schema-filters-type": "inclusion", "schema-filters-patterns": "marts",
+                "host": self.warehouse_host,
+                "port": self.warehouse_port,
+                "dbname": self.warehouse_db,
+                "user": "bi_reader",
+                "password": self.reader_password,
+                "ssl": False,
+                "schema-filters-type": "inclusion",
+                "schema-filters-patterns": "marts",
             },
         }
 
 
 def call(method: str, url: str, body: dict | None = None, session: str | None = None) -> object:
     """One JSON request; raises ``MetabaseError`` with Metabase's message on an HTTP error."""
-    request = urllib.request.Request(url, method=method, data=None if body is None else json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json",
-                                              **({"X-Metabase-Session": session} if session else {})})
+    request = urllib.request.Request(
+        url,
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", **({"X-Metabase-Session": session} if session else {})},
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             payload = response.read()
@@ -83,15 +96,27 @@ def admin_session(settings: MetabaseSettings) -> str:
     """Create the first admin while Metabase is unconfigured, else log in; returns a session id."""
     token = (call("GET", f"{settings.url}/api/session/properties") or {}).get("setup-token")
     if token:
-        answer = call("POST", f"{settings.url}/api/setup", {
-            "token": token,
-            "user": {"email": settings.admin_email, "password": settings.admin_password,
-                     "first_name": "Observatory", "last_name": "Admin", "site_name": "Integrating Cities Observatory"},
-            "prefs": {"site_name": "Integrating Cities Observatory", "allow_tracking": False},
-        })
+        answer = call(
+            "POST",
+            f"{settings.url}/api/setup",
+            {
+                "token": token,
+                "user": {
+                    "email": settings.admin_email,
+                    "password": settings.admin_password,
+                    "first_name": "Observatory",
+                    "last_name": "Admin",
+                    "site_name": "Integrating Cities Observatory",
+                },
+                "prefs": {"site_name": "Integrating Cities Observatory", "allow_tracking": False},
+            },
+        )
     else:
-        answer = call("POST", f"{settings.url}/api/session",
-                      {"username": settings.admin_email, "password": settings.admin_password})
+        answer = call(
+            "POST",
+            f"{settings.url}/api/session",
+            {"username": settings.admin_email, "password": settings.admin_password},
+        )
     return answer["id"]
 
 
@@ -119,8 +144,10 @@ def main() -> int:
     with connection.connect() as conn:
         set_bi_reader_password(conn)
     database_id, added = configure_metabase(MetabaseSettings.from_env())
-    print(f"bi-setup: bi_reader can log in; Metabase database {database_id} "
-          f"{'added' if added else 'already present'} ({DATABASE_NAME})")
+    print(
+        f"bi-setup: bi_reader can log in; Metabase database {database_id} "
+        f"{'added' if added else 'already present'} ({DATABASE_NAME})"
+    )
     return 0
 
 

@@ -21,8 +21,12 @@ from observatory.config.settings import Settings
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 EU27 = "EU27_2020"
 GAP_INDICATOR_FOR_FUNDING = "employment_rate"
-GROUP_LABELS = {"NAT": "Nationals", "NEU27_2020_FOR": "Non-EU citizens",
-                "EU27_2020_FOR": "Citizens of other EU countries", "FOR": "Foreign citizens"}
+GROUP_LABELS = {
+    "NAT": "Nationals",
+    "NEU27_2020_FOR": "Non-EU citizens",
+    "EU27_2020_FOR": "Citizens of other EU countries",
+    "FOR": "Foreign citizens",
+}
 
 
 @dataclass
@@ -102,25 +106,36 @@ def first_lower(text: str) -> str:
 
 def load_indicators(conn: psycopg.Connection) -> list[IndicatorSection]:
     """Indicators that have a scoreboard, with their rows (least favourable gap first, aggregates on top)."""
-    sections = [IndicatorSection(*row) for row in conn.execute(
-        """select i.indicator_id, i.indicator_title, i.unit, i.gap_method, i.higher_is_better, i.migrant_group,
+    sections = [
+        IndicatorSection(*row)
+        for row in conn.execute(
+            """select i.indicator_id, i.indicator_title, i.unit, i.gap_method, i.higher_is_better, i.migrant_group,
                   i.reference_group, i.indicator_description, i.source_citation
            from marts.dim_indicator as i
            where i.indicator_id in (select s.indicator_id from marts.mart_integration_scoreboard as s)
-           order by i.indicator_id""")]
+           order by i.indicator_id"""
+        )
+    ]
     for section in sections:
-        section.rows = [ScoreboardRow(*row) for row in conn.execute(
-            """select s.geo_code, g.geo_name, g.geo_level, s.period_used, s.reference_value, s.migrant_value, s.gap,
+        section.rows = [
+            ScoreboardRow(*row)
+            for row in conn.execute(
+                """select s.geo_code, g.geo_name, g.geo_level, s.period_used, s.reference_value, s.migrant_value, s.gap,
                       s.gap_change_5y, s.eu27_gap, s.rank_among_countries, s.countries_ranked,
                       concat_ws('/', nullif(s.migrant_flags, ''), nullif(s.reference_flags, ''))
                from marts.mart_integration_scoreboard as s
                inner join marts.dim_geo as g on s.geo_code = g.geo_code
                where s.indicator_id = %s and (g.geo_level = 'country' or s.geo_code = %s)
                order by g.geo_level = 'country', case when %s then s.gap else -s.gap end, g.geo_name""",
-            (section.indicator_id, EU27, section.higher_is_better))]
+                (section.indicator_id, EU27, section.higher_is_better),
+            )
+        ]
         series = gap_series(conn, section.indicator_id)
-        section.panels = [Panel(row.geo_code, row.geo_name, series.get(row.geo_code, []))
-                          for row in section.rows if row.geo_level == "country"]
+        section.panels = [
+            Panel(row.geo_code, row.geo_name, series.get(row.geo_code, []))
+            for row in section.rows
+            if row.geo_level == "country"
+        ]
         section.years = draw_panels(section.panels, series.get(EU27, []), section.gap_method)
     return sections
 
@@ -152,7 +167,9 @@ def gap_series(conn: psycopg.Connection, indicator_id: str) -> dict[str, list[tu
                and reference.time_period = migrant.time_period
                and reference.age_group = migrant.age_group
            inner join scope on scope.geo_code = migrant.geo_code and scope.age_group = migrant.age_group
-           order by 1, 2""", {"id": indicator_id}).fetchall()
+           order by 1, 2""",
+        {"id": indicator_id},
+    ).fetchall()
     series: dict[str, list[tuple[int, float]]] = {}
     for geo_code, year, gap in rows:
         if gap is not None:
@@ -200,8 +217,12 @@ def polyline(points: list[tuple[int, float]], scale: Scale) -> str:
 
 def line_chart(panel: Panel, reference: list[tuple[int, float]], scale: Scale, baseline: float) -> Markup:
     """The country's gap (solid, dots), the EU-27 gap (dashed) and the no-gap line."""
-    label = (f"{panel.geo_name}: gap {panel.points[0][1]:+.1f} in {panel.points[0][0]} to "
-             f"{panel.points[-1][1]:+.1f} in {panel.points[-1][0]}" if panel.points else f"{panel.geo_name}: no data")
+    label = (
+        f"{panel.geo_name}: gap {panel.points[0][1]:+.1f} in {panel.points[0][0]} to "
+        f"{panel.points[-1][1]:+.1f} in {panel.points[-1][0]}"
+        if panel.points
+        else f"{panel.geo_name}: no data"
+    )
     parts = [
         f'<svg class="spark" viewBox="0 0 {scale.width} {scale.height}" width="{scale.width}" '
         f'height="{scale.height}" role="img" aria-label="{escape(label)}"><title>{escape(label)}</title>',
@@ -211,8 +232,11 @@ def line_chart(panel: Panel, reference: list[tuple[int, float]], scale: Scale, b
         parts.append(f'<polyline class="eu" points="{polyline(reference, scale)}"/>')
     if panel.points:
         parts.append(f'<polyline class="gap" points="{polyline(panel.points, scale)}"/>')
-        parts += [f'<circle class="gap" cx="{scale.x(year)}" cy="{scale.y(value)}" r="2"><title>{year}: '
-                  f'{value:+.1f}</title></circle>' for year, value in panel.points]
+        parts += [
+            f'<circle class="gap" cx="{scale.x(year)}" cy="{scale.y(value)}" r="2"><title>{year}: '
+            f"{value:+.1f}</title></circle>"
+            for year, value in panel.points
+        ]
     parts.append("</svg>")
     return Markup("".join(parts))
 
@@ -227,19 +251,35 @@ def load_funding(conn: psycopg.Connection, sections: list[IndicatorSection]) -> 
            left join marts.dim_geo as g on g.geo_code = f.geo_code
            where f.city_name is not null
            group by 1, 2, 3
-           order by 5 desc, 1""").fetchall()
+           order by 5 desc, 1"""
+    ).fetchall()
     unlocated = conn.execute("select count(*) from marts.fct_funding where city_name is null").fetchone()[0]
-    gaps = {row.geo_code: row for section in sections if section.indicator_id == GAP_INDICATOR_FOR_FUNDING
-            for row in section.rows}
-    funding = [FundingRow(name, country, geo_code, operations, float(amount), missing,
-                          gaps[geo_code].gap if geo_code in gaps else None,
-                          gaps[geo_code].period_used if geo_code in gaps else None)
-               for name, country, geo_code, operations, amount, missing in rows]
+    gaps = {
+        row.geo_code: row
+        for section in sections
+        if section.indicator_id == GAP_INDICATOR_FOR_FUNDING
+        for row in section.rows
+    }
+    funding = [
+        FundingRow(
+            name,
+            country,
+            geo_code,
+            operations,
+            float(amount),
+            missing,
+            gaps[geo_code].gap if geo_code in gaps else None,
+            gaps[geo_code].period_used if geo_code in gaps else None,
+        )
+        for name, country, geo_code, operations, amount, missing in rows
+    ]
     largest = max((row.amount_eur for row in funding), default=0) or 1
     for row in funding:
         width = round(160 * row.amount_eur / largest, 1)
-        row.bar = Markup(f'<svg class="bar" width="160" height="12" role="img" aria-label="{escape(row.city)}: '
-                         f'EUR {row.amount_eur:,.0f}"><rect width="{width}" height="12"/></svg>')
+        row.bar = Markup(
+            f'<svg class="bar" width="160" height="12" role="img" aria-label="{escape(row.city)}: '
+            f'EUR {row.amount_eur:,.0f}"><rect width="{width}" height="12"/></svg>'
+        )
     return funding, unlocated
 
 
@@ -255,16 +295,25 @@ def render_report(conn: psycopg.Connection, generated_at: datetime | None = None
 
     sections = load_indicators(conn)
     funding, unlocated = load_funding(conn, sections)
-    environment = Environment(loader=FileSystemLoader(TEMPLATE_DIR), autoescape=select_autoescape(["html", "j2"]),
-                              trim_blocks=True, lstrip_blocks=True)
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        autoescape=select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     environment.filters["signed"] = lambda value, digits=1: "n/a" if value is None else f"{value:+.{digits}f}"
     environment.filters["first_lower"] = first_lower
     environment.filters["number"] = lambda value, digits=1: "n/a" if value is None else f"{value:,.{digits}f}"
     return environment.get_template("report.html.j2").render(
-        sections=sections, funding=funding, unlocated=unlocated, vintage=data_vintage(conn), eu27=EU27,
+        sections=sections,
+        funding=funding,
+        unlocated=unlocated,
+        vintage=data_vintage(conn),
+        eu27=EU27,
         funding_gap_indicator=GAP_INDICATOR_FOR_FUNDING,
         generated_at=(generated_at or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC"),
-        database=conn.info.dbname)
+        database=conn.info.dbname,
+    )
 
 
 def write_report(target: Path | None = None, conninfo: str | None = None) -> Path:

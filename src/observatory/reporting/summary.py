@@ -11,8 +11,13 @@ def mart_row_counts(conn: psycopg.Connection, schema: str = "marts") -> list[tup
         "select table_name from information_schema.tables where table_schema = %s order by table_name", (schema,)
     ).fetchall()
     return [
-        (schema, name, conn.execute(sql.SQL("select count(*) from {}.{}").format(
-            sql.Identifier(schema), sql.Identifier(name))).fetchone()[0])
+        (
+            schema,
+            name,
+            conn.execute(
+                sql.SQL("select count(*) from {}.{}").format(sql.Identifier(schema), sql.Identifier(name))
+            ).fetchone()[0],
+        )
         for (name,) in tables
     ]
 
@@ -37,15 +42,22 @@ def scoreboard_preview(conn: psycopg.Connection, indicator_id: str = "employment
 def print_summary(conn: psycopg.Connection) -> None:
     for schema, name, rows in mart_row_counts(conn):
         print(f"mart {schema}.{name} rows={rows}")
-    preview = scoreboard_preview(conn) if ("marts", "mart_integration_scoreboard") in {
-        (schema, name) for schema, name, _ in mart_row_counts(conn)} else []
+    preview = (
+        scoreboard_preview(conn)
+        if ("marts", "mart_integration_scoreboard") in {(schema, name) for schema, name, _ in mart_row_counts(conn)}
+        else []
+    )
     if preview:
         print("\nIntegration scoreboard, employment rate 20-64: non-EU citizens vs nationals (largest gaps first)")
-        print(f"  {'country':<16} {'year':<5} {'nationals':>9} {'non-EU':>7} {'gap':>6} {'5y chg':>7} {'EU-27':>6}"
-              f" {'rank':>6}  flags")
+        print(
+            f"  {'country':<16} {'year':<5} {'nationals':>9} {'non-EU':>7} {'gap':>6} {'5y chg':>7} {'EU-27':>6}"
+            f" {'rank':>6}  flags"
+        )
         for name, period, national, non_eu, gap, change, eu27, rank, ranked, flags in preview:
-            print(f"  {name:<16} {period:<5} {national:>9.1f} {non_eu:>7.1f} {gap:>6.1f} {fmt(change):>7} "
-                  f"{fmt(eu27):>6} {rank:>3}/{ranked:<2}  {flags}")
+            print(
+                f"  {name:<16} {period:<5} {national:>9.1f} {non_eu:>7.1f} {gap:>6.1f} {fmt(change):>7} "
+                f"{fmt(eu27):>6} {rank:>3}/{ranked:<2}  {flags}"
+            )
 
 
 def fmt(value: float | None) -> str:

@@ -121,26 +121,39 @@ def ensure_warehouse_schema(conn: psycopg.Connection) -> None:
     for schema in ("raw", "stage", "quarantine", "audit", "marts"):
         conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
     conn.execute(AUDIT_DDL)
-    definition = conn.execute("select pg_get_constraintdef(oid) from pg_constraint where conname = 'batch_status_check'"
-                              " and conrelid = 'audit.batch'::regclass").fetchone()
+    definition = conn.execute(
+        "select pg_get_constraintdef(oid) from pg_constraint where conname = 'batch_status_check'"
+        " and conrelid = 'audit.batch'::regclass"
+    ).fetchone()
     if definition is None or "'unchanged'" not in definition[0]:  # ALTER locks the table: only when needed
         conn.execute(BATCH_STATUS_DDL)
     for table in RAW_TABLES.values():
         name = sql.Identifier(table.name)
         columns = [sql.SQL("load_id text not null"), sql.SQL("source_id text not null")]
-        columns += [sql.SQL("{} {}").format(sql.Identifier(column), sql.SQL(pg_type))
-                    for column, pg_type in table.columns]
+        columns += [
+            sql.SQL("{} {}").format(sql.Identifier(column), sql.SQL(pg_type)) for column, pg_type in table.columns
+        ]
         columns.append(sql.SQL("loaded_at timestamptz not null default now()"))
         conn.execute(sql.SQL("create table if not exists raw.{} ({})").format(name, sql.SQL(", ").join(columns)))
-        present = {column for (column,) in conn.execute(
-            "select column_name from information_schema.columns where table_schema = 'raw' and table_name = %s",
-            (table.name,))}
+        present = {
+            column
+            for (column,) in conn.execute(
+                "select column_name from information_schema.columns where table_schema = 'raw' and table_name = %s",
+                (table.name,),
+            )
+        }
         for column, pg_type in table.columns:
             if column not in present:  # only then: ALTER TABLE locks the table even when there is nothing to do
-                conn.execute(sql.SQL("alter table raw.{} add column {} {}").format(
-                    name, sql.Identifier(column), sql.SQL(pg_type)))
-        conn.execute(sql.SQL("create index if not exists {} on raw.{} (source_id)").format(
-            sql.Identifier(f"{table.name}_source_idx"), name))
+                conn.execute(
+                    sql.SQL("alter table raw.{} add column {} {}").format(
+                        name, sql.Identifier(column), sql.SQL(pg_type)
+                    )
+                )
+        conn.execute(
+            sql.SQL("create index if not exists {} on raw.{} (source_id)").format(
+                sql.Identifier(f"{table.name}_source_idx"), name
+            )
+        )
     ensure_bi_role(conn)
     conn.commit()
 
@@ -181,8 +194,9 @@ def set_bi_reader_password(conn: psycopg.Connection, password: str | None = None
         raise ValueError(f"set {BI_PASSWORD_ENV} to a password of at least {MIN_BI_PASSWORD_LENGTH} characters")
     ensure_warehouse_schema(conn)
     verifier = conn.pgconn.encrypt_password(password.encode(), BI_ROLE.encode(), b"scram-sha-256")
-    conn.execute(sql.SQL("alter role {} with login password {}").format(
-        sql.Identifier(BI_ROLE), sql.Literal(verifier.decode())))
+    conn.execute(
+        sql.SQL("alter role {} with login password {}").format(sql.Identifier(BI_ROLE), sql.Literal(verifier.decode()))
+    )
     conn.commit()
 
 

@@ -132,8 +132,19 @@ def _init_cluster(base: Path) -> None:
             entry = pwd.getpwnam(SERVER_OS_USER)
             os.chown(pwfile, entry.pw_uid, entry.pw_gid)
         _run_as_server_user(
-            [_pg_bin("initdb"), "-D", str(data_dir), "-U", SUPERUSER, "-E", "UTF8", "--no-locale",
-             "--auth-local=scram-sha-256", "--auth-host=scram-sha-256", f"--pwfile={pwfile}"],
+            [
+                _pg_bin("initdb"),
+                "-D",
+                str(data_dir),
+                "-U",
+                SUPERUSER,
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--auth-local=scram-sha-256",
+                "--auth-host=scram-sha-256",
+                f"--pwfile={pwfile}",
+            ],
             timeout=120,
         )
     finally:
@@ -144,8 +155,12 @@ def is_local_running() -> bool:
     data_dir = cluster_dir() / "data"
     if not (data_dir / "PG_VERSION").exists():
         return False
-    result = subprocess.run([_pg_bin("pg_ctl"), "-D", str(data_dir), "status"], capture_output=True, text=True,
-                            user=SERVER_OS_USER if os.geteuid() == 0 else None)
+    result = subprocess.run(
+        [_pg_bin("pg_ctl"), "-D", str(data_dir), "status"],
+        capture_output=True,
+        text=True,
+        user=SERVER_OS_USER if os.geteuid() == 0 else None,
+    )
     return result.returncode == 0
 
 
@@ -159,8 +174,19 @@ def start_local() -> str:
         _prepare_root_permissions(data_dir)
     if not is_local_running():
         _run_as_server_user(
-            [_pg_bin("pg_ctl"), "-D", str(data_dir), "-l", str(data_dir / "server.log"), "-w", "-t", "60",
-             "-o", f"-h 127.0.0.1 -p {local_port()} -k ''", "start"],
+            [
+                _pg_bin("pg_ctl"),
+                "-D",
+                str(data_dir),
+                "-l",
+                str(data_dir / "server.log"),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                f"-h 127.0.0.1 -p {local_port()} -k ''",
+                "start",
+            ],
             timeout=90,
         )
     ensure_database(LOCAL_DATABASE)

@@ -35,15 +35,18 @@ def create_stage_table(conn: psycopg.Connection, load_id: str, source_id: str, t
     if not conn.execute("select pg_try_advisory_xact_lock(hashtextextended(%s, 0))", (load_id,)).fetchone()[0]:
         raise RuntimeError(f"batch {load_id} is already being staged by another run; retry when it has finished")
     conn.execute(sql.SQL("drop table if exists {}").format(target))
-    conn.execute(sql.SQL("create unlogged table {} (like raw.{} including defaults)").format(
-        target, sql.Identifier(table.name)))
-    conn.execute(sql.SQL("alter table {} alter column load_id set default {}, alter column source_id set default {}")
-                 .format(target, sql.Literal(load_id), sql.Literal(source_id)))
+    conn.execute(
+        sql.SQL("create unlogged table {} (like raw.{} including defaults)").format(target, sql.Identifier(table.name))
+    )
+    conn.execute(
+        sql.SQL("alter table {} alter column load_id set default {}, alter column source_id set default {}").format(
+            target, sql.Literal(load_id), sql.Literal(source_id)
+        )
+    )
     return target
 
 
-def stage_rows(conn: psycopg.Connection, load_id: str, source_id: str, raw_table: str,
-               rows: Iterable[tuple]) -> int:
+def stage_rows(conn: psycopg.Connection, load_id: str, source_id: str, raw_table: str, rows: Iterable[tuple]) -> int:
     """(Re)create ``stage.<load_id>`` and COPY ``rows`` (in the raw table's column order) into it; returns
     the row count."""
     table = RAW_TABLES[raw_table]
@@ -55,8 +58,9 @@ def stage_rows(conn: psycopg.Connection, load_id: str, source_id: str, raw_table
     return cursor.rowcount
 
 
-def stage_arrays(conn: psycopg.Connection, load_id: str, source_id: str, raw_table: str,
-                 batches: Iterable[ArrayBatch]) -> int:
+def stage_arrays(
+    conn: psycopg.Connection, load_id: str, source_id: str, raw_table: str, batches: Iterable[ArrayBatch]
+) -> int:
     """(Re)create ``stage.<load_id>`` and load every batch into it; returns the row count.
 
     A batch's dictionaries go into small temporary tables; its parts, encoded in bulk as binary COPY rows,
@@ -76,26 +80,44 @@ def _insert_batch(conn: psycopg.Connection, target: sql.Composed, table: RawTabl
         _create_dictionary(conn, name, types[name], values)
     cells = sql.Identifier("stage_cells")
     _copy_cells(conn, cells, batch)
-    joins = [sql.SQL("left join {} on {}.code = c.{}").format(_dictionary(name), _dictionary(name),
-                                                              sql.Identifier(name)) for name in batch.dictionaries]
-    inserted = conn.execute(sql.SQL("insert into {} ({}) select {} from {} c {}").format(
-        target, _names(table.column_names),
-        sql.SQL(", ").join(_select_expression(name, batch) for name in table.column_names),
-        cells, sql.SQL(" ").join(joins))).rowcount
-    conn.execute(sql.SQL("drop table {}").format(
-        sql.SQL(", ").join([cells, *(_dictionary(name) for name in batch.dictionaries)])))
+    joins = [
+        sql.SQL("left join {} on {}.code = c.{}").format(_dictionary(name), _dictionary(name), sql.Identifier(name))
+        for name in batch.dictionaries
+    ]
+    inserted = conn.execute(
+        sql.SQL("insert into {} ({}) select {} from {} c {}").format(
+            target,
+            _names(table.column_names),
+            sql.SQL(", ").join(_select_expression(name, batch) for name in table.column_names),
+            cells,
+            sql.SQL(" ").join(joins),
+        )
+    ).rowcount
+    conn.execute(
+        sql.SQL("drop table {}").format(
+            sql.SQL(", ").join([cells, *(_dictionary(name) for name in batch.dictionaries)])
+        )
+    )
     return inserted
 
 
 def _copy_cells(conn: psycopg.Connection, cells: sql.Identifier, batch: ArrayBatch) -> None:
     """The batch's parts into a new temporary table ``cells`` (codes as integer, numbers as float8)."""
     coded = [name in batch.dictionaries for name in batch.columns]
-    conn.execute(sql.SQL("create temporary table {} ({})").format(cells, sql.SQL(", ").join(
-        sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL("integer" if is_code else "float8"))
-        for name, is_code in zip(batch.columns, coded, strict=True))))
+    conn.execute(
+        sql.SQL("create temporary table {} ({})").format(
+            cells,
+            sql.SQL(", ").join(
+                sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL("integer" if is_code else "float8"))
+                for name, is_code in zip(batch.columns, coded, strict=True)
+            ),
+        )
+    )
     cursor = conn.cursor()
-    with cursor.copy(sql.SQL("copy {} ({}) from stdin (format binary)").format(cells, _names(batch.columns)),
-                     writer=QueuedLibpqWriter(cursor)) as copy:
+    with cursor.copy(
+        sql.SQL("copy {} ({}) from stdin (format binary)").format(cells, _names(batch.columns)),
+        writer=QueuedLibpqWriter(cursor),
+    ) as copy:
         copy.write(BINARY_COPY_HEADER)
         for part in batch.parts:
             copy.write(_binary_copy_rows(part, coded))
@@ -118,8 +140,9 @@ def _binary_copy_rows(arrays: Sequence[np.ndarray], coded: Sequence[bool]) -> by
 
 def _create_dictionary(conn: psycopg.Connection, name: str, pg_type: str, values: Sequence[Any]) -> None:
     dictionary = _dictionary(name)
-    conn.execute(sql.SQL("create temporary table {} (code integer primary key, value {})").format(
-        dictionary, sql.SQL(pg_type)))
+    conn.execute(
+        sql.SQL("create temporary table {} (code integer primary key, value {})").format(dictionary, sql.SQL(pg_type))
+    )
     with conn.cursor().copy(sql.SQL("copy {} (code, value) from stdin").format(dictionary)) as copy:
         for code, value in enumerate(values):
             copy.write_row((code, value))
@@ -147,11 +170,15 @@ def publish_batch(conn: psycopg.Connection, load_id: str, source_id: str, raw_ta
     table: RawTable = RAW_TABLES[raw_table]
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(hashtextextended(%s, 0))", (source_id,))
-        conn.execute(sql.SQL("delete from raw.{} where source_id = %s").format(sql.Identifier(table.name)),
-                     (source_id,))
+        conn.execute(
+            sql.SQL("delete from raw.{} where source_id = %s").format(sql.Identifier(table.name)), (source_id,)
+        )
         columns = _names(("load_id", "source_id", *table.column_names))
-        published = conn.execute(sql.SQL("insert into raw.{} ({}) select {} from {}").format(
-            sql.Identifier(table.name), columns, columns, stage_table(load_id))).rowcount
+        published = conn.execute(
+            sql.SQL("insert into raw.{} ({}) select {} from {}").format(
+                sql.Identifier(table.name), columns, columns, stage_table(load_id)
+            )
+        ).rowcount
         conn.execute(sql.SQL("drop table {}").format(stage_table(load_id)))
         conn.execute(
             """update audit.batch set status = 'published', row_count = %s, finished_at = now(), message = null

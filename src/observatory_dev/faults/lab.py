@@ -101,33 +101,62 @@ class FaultLab:
         casedir.mkdir(parents=True)
         registry_path = casedir / "sources.yml"
         url = self.server.url_for(case.path)
-        registry_path.write_text(yaml.safe_dump({"sources": {source_id: {
-            **SOURCE_TEMPLATES[case.format], "format": case.format, "urls": [url],
-            "description": f"fault injection: {case.fault}", "publisher": "observatory_dev.faults",
-            "freshness": {"warn_after_hours": 48, "error_after_hours": 168}}}},
-            allow_unicode=True), encoding="utf-8")
-        env = {**FAST_HTTP_ENV, **case.env, "OBSERVATORY_WAREHOUSE_DSN": self.dsn,
-               "OBSERVATORY_REGISTRY": str(registry_path), "OBSERVATORY_LANDING_DIR": str(casedir / "landing")}
+        registry_path.write_text(
+            yaml.safe_dump(
+                {
+                    "sources": {
+                        source_id: {
+                            **SOURCE_TEMPLATES[case.format],
+                            "format": case.format,
+                            "urls": [url],
+                            "description": f"fault injection: {case.fault}",
+                            "publisher": "observatory_dev.faults",
+                            "freshness": {"warn_after_hours": 48, "error_after_hours": 168},
+                        }
+                    }
+                },
+                allow_unicode=True,
+            ),
+            encoding="utf-8",
+        )
+        env = {
+            **FAST_HTTP_ENV,
+            **case.env,
+            "OBSERVATORY_WAREHOUSE_DSN": self.dsn,
+            "OBSERVATORY_REGISTRY": str(registry_path),
+            "OBSERVATORY_LANDING_DIR": str(casedir / "landing"),
+        }
         with _pointed_at(env):
             self.server.clear()
             serve(self.server, case.path, [case.baseline])
             try:
                 pipeline.run_source(source_id, BASELINE_DAY)
             except Exception as exc:  # the baseline must load: anything else is a finding, not a crash
-                return CaseResult(case.name, case.fault, "baseline failed", 0, 0, 0,
-                                  (f"baseline run failed: {type(exc).__name__}: {exc}",))
+                return CaseResult(
+                    case.name,
+                    case.fault,
+                    "baseline failed",
+                    0,
+                    0,
+                    0,
+                    (f"baseline run failed: {type(exc).__name__}: {exc}",),
+                )
             self.server.clear()
             resource = serve(self.server, case.path, case.replies)
-            runner = {"inline": self._run_inline, "killed_mid_copy": self._run_killed,
-                      "concurrent_intervals": self._run_concurrent,
-                      "concurrent_same_interval": self._run_concurrent}[case.run]
+            runner = {
+                "inline": self._run_inline,
+                "killed_mid_copy": self._run_killed,
+                "concurrent_intervals": self._run_concurrent,
+                "concurrent_same_interval": self._run_concurrent,
+            }[case.run]
             error, notes = runner(case, source_id, env, casedir)
             return self._judge(case, source_id, url, error, resource, notes)
 
     # run modes: each returns (the error of the run that counts, notes for the case's check)
 
-    def _run_inline(self, case: FaultCase, source_id: str, env: dict[str, str],
-                    casedir: Path) -> tuple[str | None, dict[str, Any]]:
+    def _run_inline(
+        self, case: FaultCase, source_id: str, env: dict[str, str], casedir: Path
+    ) -> tuple[str | None, dict[str, Any]]:
         """One run in this process."""
         from observatory import pipeline
 
@@ -137,56 +166,85 @@ class FaultLab:
             return f"{type(exc).__name__}: {exc}", {}
         return None, {}
 
-    def _run_killed(self, case: FaultCase, source_id: str, env: dict[str, str],
-                    casedir: Path) -> tuple[str | None, dict[str, Any]]:
+    def _run_killed(
+        self, case: FaultCase, source_id: str, env: dict[str, str], casedir: Path
+    ) -> tuple[str | None, dict[str, Any]]:
         """A child process SIGKILLed mid-COPY; the published rows checked; then a rerun in this process."""
         marker = casedir / "copying"
-        child = _spawn_child(case, source_id, env, casedir / "killed.json", pause_after_rows=500,
-                             marker=marker, hold=True)
+        child = _spawn_child(
+            case, source_id, env, casedir / "killed.json", pause_after_rows=500, marker=marker, hold=True
+        )
         notes: dict[str, Any] = {"killed": False}
         if _wait_for_file(marker, child):
             os.kill(child.pid, signal.SIGKILL)
             notes["killed"] = True
         child.wait(timeout=CHILD_TIMEOUT)
         with psycopg.connect(self.dsn) as conn:
-            lost, unexpected, _ = _compare(conn, case, source_id, self.server.url_for(case.path),
-                                           case.baseline.body)
+            lost, unexpected, _ = _compare(conn, case, source_id, self.server.url_for(case.path), case.baseline.body)
         notes["rows changed by the kill"] = lost + unexpected
         error, _ = self._run_inline(case, source_id, env, casedir)
         with psycopg.connect(self.dsn) as conn:
-            notes["stage tables left"] = [name for (name,) in conn.execute(
-                "select tablename from pg_tables where schemaname = 'stage' and tablename like %s",
-                (f"{source_id}\\_\\_%",))]
+            notes["stage tables left"] = [
+                name
+                for (name,) in conn.execute(
+                    "select tablename from pg_tables where schemaname = 'stage' and tablename like %s",
+                    (f"{source_id}\\_\\_%",),
+                )
+            ]
         return error, notes
 
-    def _run_concurrent(self, case: FaultCase, source_id: str, env: dict[str, str],
-                        casedir: Path) -> tuple[str | None, dict[str, Any]]:
+    def _run_concurrent(
+        self, case: FaultCase, source_id: str, env: dict[str, str], casedir: Path
+    ) -> tuple[str | None, dict[str, Any]]:
         """Two child processes that meet inside COPY (a barrier), on two logical dates or on the same one."""
         barrier = [casedir / "ready-1", casedir / "ready-2"]
         days = [FAULT_DAY, FAULT_DAY if case.run == "concurrent_same_interval" else NEXT_DAY]
-        children = [_spawn_child(case, source_id, env, casedir / f"run-{number}.json", day=day,
-                                 pause_after_rows=1, marker=marker, barrier=barrier,
-                                 peers_done=[casedir / f"run-{peer}.json" for peer in (1, 2) if peer != number])
-                    for number, (marker, day) in enumerate(zip(barrier, days, strict=True), start=1)]
-        results = [_child_result(child, casedir / f"run-{number}.json")
-                   for number, child in enumerate(children, start=1)]
+        children = [
+            _spawn_child(
+                case,
+                source_id,
+                env,
+                casedir / f"run-{number}.json",
+                day=day,
+                pause_after_rows=1,
+                marker=marker,
+                barrier=barrier,
+                peers_done=[casedir / f"run-{peer}.json" for peer in (1, 2) if peer != number],
+            )
+            for number, (marker, day) in enumerate(zip(barrier, days, strict=True), start=1)
+        ]
+        results = [
+            _child_result(child, casedir / f"run-{number}.json") for number, child in enumerate(children, start=1)
+        ]
         failed = [result for result in results if result is not None]
         return (failed[0] if failed else None), {"failed runs": failed}
 
     # judging
 
-    def _judge(self, case: FaultCase, source_id: str, url: str, error: str | None, resource: ScriptedResource,
-               notes: dict[str, Any]) -> CaseResult:
+    def _judge(
+        self,
+        case: FaultCase,
+        source_id: str,
+        url: str,
+        error: str | None,
+        resource: ScriptedResource,
+        notes: dict[str, Any],
+    ) -> CaseResult:
         from observatory.pipeline import load_id_for
 
         load_id = load_id_for(source_id, FAULT_DAY)
         with psycopg.connect(self.dsn) as conn:
             records = conn.cursor(row_factory=dict_row)
             batch = records.execute("select * from audit.batch where load_id = %s", (load_id,)).fetchone()
-            fetches = records.execute("select * from audit.fetch_log where load_id = %s order by fetch_id",
-                                      (load_id,)).fetchall()
-            published = records.execute(sql.SQL("select * from raw.{} where source_id = %s").format(
-                sql.Identifier(RAW_TABLES[_raw_table(case)].name)), (source_id,)).fetchall()
+            fetches = records.execute(
+                "select * from audit.fetch_log where load_id = %s order by fetch_id", (load_id,)
+            ).fetchall()
+            published = records.execute(
+                sql.SQL("select * from raw.{} where source_id = %s").format(
+                    sql.Identifier(RAW_TABLES[_raw_table(case)].name)
+                ),
+                (source_id,),
+            ).fetchall()
             quarantined = _quarantined_rows(conn, load_id)
         outcome = _outcome(case, error, batch, fetches, resource.request_times, notes)
         seen = Observation(error, outcome, batch, fetches, published, resource.request_times, notes)
@@ -202,8 +260,11 @@ class FaultLab:
             problems += _rejection_problems(case, seen, quarantined, self.workdir / case.name / "landing", source_id)
         if case.check is not None:
             problems += case.check(seen)
-        problems += [f"{count} {what}" for count, what in ((lost, "rows lost"), (duplicates, "duplicate rows"),
-                                                             (unexpected, "unexpected rows")) if count]
+        problems += [
+            f"{count} {what}"
+            for count, what in ((lost, "rows lost"), (duplicates, "duplicate rows"), (unexpected, "unexpected rows"))
+            if count
+        ]
         return CaseResult(case.name, case.fault, outcome, lost, duplicates, unexpected, tuple(problems))
 
 
@@ -214,8 +275,14 @@ def _raw_table(case: FaultCase) -> str:
     return FORMATS[case.format]
 
 
-def _outcome(case: FaultCase, error: str | None, batch: dict[str, Any] | None, fetches: list[dict[str, Any]],
-             request_times: list[float], notes: dict[str, Any]) -> str:
+def _outcome(
+    case: FaultCase,
+    error: str | None,
+    batch: dict[str, Any] | None,
+    fetches: list[dict[str, Any]],
+    request_times: list[float],
+    notes: dict[str, Any],
+) -> str:
     """What happened, in the words of the outcome constants."""
     status = batch["status"] if batch else None
     if case.run.startswith("concurrent"):
@@ -238,8 +305,9 @@ def _outcome(case: FaultCase, error: str | None, batch: dict[str, Any] | None, f
     return f"failed, batch left {status!r}"
 
 
-def _rejection_problems(case: FaultCase, seen: Observation, quarantined: int | None, landing: Path,
-                        source_id: str) -> list[str]:
+def _rejection_problems(
+    case: FaultCase, seen: Observation, quarantined: int | None, landing: Path, source_id: str
+) -> list[str]:
     """A rejection must say why (in the exception and in audit.batch) and keep what arrived."""
     problems = []
     batch_message = (seen.batch or {}).get("message") or ""
@@ -247,7 +315,7 @@ def _rejection_problems(case: FaultCase, seen: Observation, quarantined: int | N
         problems.append(f"audit.batch.message does not match {case.message!r}: {batch_message!r}")
     body = case.replies[-1].body
     digest = hashlib.sha256(body).hexdigest()
-    kept = (landing / source_id / digest[:2] / digest)
+    kept = landing / source_id / digest[:2] / digest
     if seen.outcome == REJECTED_AT_FETCH:
         failed = [fetch["message"] or "" for fetch in seen.fetches if fetch["outcome"] == "failed"]
         if case.message and not any(re.search(case.message, message) for message in failed):
@@ -272,8 +340,9 @@ def _quarantined_rows(conn: psycopg.Connection, load_id: str) -> int | None:
     return conn.execute(sql.SQL("select count(*) from {}").format(table)).fetchone()[0]
 
 
-def _compare(conn: psycopg.Connection, case: FaultCase, source_id: str, url: str,
-             payload: bytes) -> tuple[int, int, int]:
+def _compare(
+    conn: psycopg.Connection, case: FaultCase, source_id: str, url: str, payload: bytes
+) -> tuple[int, int, int]:
     """(rows lost, unexpected rows, duplicates) of the source's published rows against the rows the project's
     parser reads from ``payload``, compared by PostgreSQL value by value."""
     from observatory.config.registry import load_registry
@@ -286,23 +355,35 @@ def _compare(conn: psycopg.Connection, case: FaultCase, source_id: str, url: str
     columns = sql.SQL(", ").join(sql.Identifier(name) for name in table.column_names)
     raw = sql.Identifier(table.name)
     with conn.transaction(force_rollback=True):
-        conn.execute(sql.SQL("create temp table expected_rows (like raw.{} including defaults) on commit drop")
-                     .format(raw))
-        all_columns = sql.SQL(", ").join(
-            sql.Identifier(name) for name in ("load_id", "source_id", *table.column_names))
+        conn.execute(
+            sql.SQL("create temp table expected_rows (like raw.{} including defaults) on commit drop").format(raw)
+        )
+        all_columns = sql.SQL(", ").join(sql.Identifier(name) for name in ("load_id", "source_id", *table.column_names))
         with conn.cursor().copy(sql.SQL("copy expected_rows ({}) from stdin").format(all_columns)) as copy:
             for row in expected_rows:
                 copy.write_row(("expected", source_id, *row))
-        lost = conn.execute(sql.SQL(
-            "select count(*) from (select {c} from expected_rows except all "
-            "select {c} from raw.{t} where source_id = %s) d").format(c=columns, t=raw), (source_id,)).fetchone()
-        unexpected = conn.execute(sql.SQL(
-            "select count(*) from (select {c} from raw.{t} where source_id = %s except all "
-            "select {c} from expected_rows) d").format(c=columns, t=raw), (source_id,)).fetchone()
+        lost = conn.execute(
+            sql.SQL(
+                "select count(*) from (select {c} from expected_rows except all "
+                "select {c} from raw.{t} where source_id = %s) d"
+            ).format(c=columns, t=raw),
+            (source_id,),
+        ).fetchone()
+        unexpected = conn.execute(
+            sql.SQL(
+                "select count(*) from (select {c} from raw.{t} where source_id = %s except all "
+                "select {c} from expected_rows) d"
+            ).format(c=columns, t=raw),
+            (source_id,),
+        ).fetchone()
         key = sql.SQL(", ").join(sql.Identifier(name) for name in table.natural_key)
-        duplicates = conn.execute(sql.SQL(
-            "select coalesce(sum(copies - 1), 0) from (select count(*) as copies from raw.{t} "
-            "where source_id = %s group by {k}) d").format(k=key, t=raw), (source_id,)).fetchone()
+        duplicates = conn.execute(
+            sql.SQL(
+                "select coalesce(sum(copies - 1), 0) from (select count(*) as copies from raw.{t} "
+                "where source_id = %s group by {k}) d"
+            ).format(k=key, t=raw),
+            (source_id,),
+        ).fetchone()
     return lost[0], unexpected[0], int(duplicates[0])
 
 
@@ -327,16 +408,37 @@ def _pointed_at(env: Mapping[str, str]) -> Iterator[None]:
 # --- child processes (killed and concurrent runs) -----------------------------------------------------------
 
 
-def _spawn_child(case: FaultCase, source_id: str, env: Mapping[str, str], result: Path, *, pause_after_rows: int,
-                 marker: Path, day: datetime = FAULT_DAY, hold: bool = False, barrier: Sequence[Path] = (),
-                 peers_done: Sequence[Path] = ()) -> subprocess.Popen:
+def _spawn_child(
+    case: FaultCase,
+    source_id: str,
+    env: Mapping[str, str],
+    result: Path,
+    *,
+    pause_after_rows: int,
+    marker: Path,
+    day: datetime = FAULT_DAY,
+    hold: bool = False,
+    barrier: Sequence[Path] = (),
+    peers_done: Sequence[Path] = (),
+) -> subprocess.Popen:
     """Start ``run_child`` in a new Python process: one run of the source for ``day``."""
-    spec = {"source_id": source_id, "format": case.format, "day": day.isoformat(), "result": str(result),
-            "pause_after_rows": pause_after_rows, "marker": str(marker), "hold": hold,
-            "barrier": [str(path) for path in barrier], "peers_done": [str(path) for path in peers_done]}
-    return subprocess.Popen([sys.executable, "-c", "from observatory_dev.faults.lab import run_child; run_child()",
-                             json.dumps(spec)], env={**os.environ, **env}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    spec = {
+        "source_id": source_id,
+        "format": case.format,
+        "day": day.isoformat(),
+        "result": str(result),
+        "pause_after_rows": pause_after_rows,
+        "marker": str(marker),
+        "hold": hold,
+        "barrier": [str(path) for path in barrier],
+        "peers_done": [str(path) for path in peers_done],
+    }
+    return subprocess.Popen(
+        [sys.executable, "-c", "from observatory_dev.faults.lab import run_child; run_child()", json.dumps(spec)],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def run_child() -> None:
@@ -353,8 +455,9 @@ def run_child() -> None:
         for count, row in enumerate(parse(payload, options), start=1):
             if count == spec["pause_after_rows"]:
                 Path(spec["marker"]).touch()
-                _pause(spec["hold"], [Path(path) for path in spec["barrier"]],
-                       [Path(path) for path in spec["peers_done"]])
+                _pause(
+                    spec["hold"], [Path(path) for path in spec["barrier"]], [Path(path) for path in spec["peers_done"]]
+                )
             yield row
 
     parser.parse = pausing_parse
@@ -370,8 +473,9 @@ def _pause(hold: bool, barrier: Sequence[Path], peers_done: Sequence[Path]) -> N
     """Hold (until killed or the child timeout) or wait at the barrier (until all arrived, a peer is done, or
     the barrier timeout)."""
     deadline = time.monotonic() + (CHILD_TIMEOUT if hold else BARRIER_TIMEOUT)
-    while time.monotonic() < deadline and (hold or not (all(path.exists() for path in barrier)
-                                                        or any(path.exists() for path in peers_done))):
+    while time.monotonic() < deadline and (
+        hold or not (all(path.exists() for path in barrier) or any(path.exists() for path in peers_done))
+    ):
         time.sleep(0.05)
 
 
@@ -404,26 +508,32 @@ def _child_result(child: subprocess.Popen, result: Path) -> str | None:
 def format_table(results: Sequence[CaseResult]) -> list[str]:
     """The results as an aligned table, problems listed under it, and the summary line last."""
     header = ("fault", "outcome", "rows lost", "duplicates", "")
-    rows = [(r.fault, r.outcome, str(r.rows_lost), str(r.duplicates), "ok" if r.survived else "FAILED")
-            for r in results]
+    rows = [
+        (r.fault, r.outcome, str(r.rows_lost), str(r.duplicates), "ok" if r.survived else "FAILED") for r in results
+    ]
     widths = [max(len(line[column]) for line in [header, *rows]) for column in range(len(header))]
 
     def line(cells: Sequence[str]) -> str:
-        return "  ".join(cell.rjust(width) if 2 <= column <= 3 else cell.ljust(width)
-                         for column, (cell, width) in enumerate(zip(cells, widths, strict=True))).rstrip()
+        return "  ".join(
+            cell.rjust(width) if 2 <= column <= 3 else cell.ljust(width)
+            for column, (cell, width) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
 
     lines = [line(header), line(["-" * width for width in widths]), *(line(row) for row in rows)]
     lines += [f"{result.name}: {problem}" for result in results for problem in result.problems]
-    lines.append(f"faults tried={len(results)} survived={sum(r.survived for r in results)} "
-                 f"rows_lost={sum(r.rows_lost for r in results)} duplicates={sum(r.duplicates for r in results)}")
+    lines.append(
+        f"faults tried={len(results)} survived={sum(r.survived for r in results)} "
+        f"rows_lost={sum(r.rows_lost for r in results)} duplicates={sum(r.duplicates for r in results)}"
+    )
     return lines
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the cases (all, or those named with --case) in a scratch database of the local cluster."""
     parser = argparse.ArgumentParser(prog="python -m observatory_dev.faults", description=__doc__.splitlines()[0])
-    parser.add_argument("--case", action="append", choices=[case.name for case in CASES],
-                        help="run only this case (repeatable)")
+    parser.add_argument(
+        "--case", action="append", choices=[case.name for case in CASES], help="run only this case (repeatable)"
+    )
     args = parser.parse_args(argv)
     selected = [case for case in CASES if not args.case or case.name in args.case]
 
@@ -454,5 +564,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         connection.drop_database(database)
     print("\n".join(format_table(results)))
     return 0 if all(result.survived for result in results) else 1
-
-

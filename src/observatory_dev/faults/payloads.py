@@ -17,12 +17,12 @@ COUNTRIES = ("AT", "BE", "DE", "EL", "ES", "FR", "IT", "NL", "PL", "SE")
 
 def geo_codes(count: int) -> list[str]:
     """``count`` Eurostat-shaped geo codes: countries, then NUTS-like regions (AT1, BE1, …)."""
-    return [f"{country}{region or ''}" for region in range(count // len(COUNTRIES) + 1)
-            for country in COUNTRIES][:count]
+    return [f"{country}{region or ''}" for region in range(count // len(COUNTRIES) + 1) for country in COUNTRIES][
+        :count
+    ]
 
 
-def eurostat_tsv(geos: int = 4, version: int = 1, duplicate_line: bool = False,
-                 extra_period: bool = False) -> bytes:
+def eurostat_tsv(geos: int = 4, version: int = 1, duplicate_line: bool = False, extra_period: bool = False) -> bytes:
     """A Eurostat bulk TSV of employment rates: 9 lines per geo, two periods (three with ``extra_period``)."""
     periods = ["2022", "2023", *(["2024"] if extra_period else [])]
     lines = ["freq,unit,sex,age,citizen,geo\\TIME_PERIOD\t" + "\t".join(f"{period} " for period in periods)]
@@ -41,9 +41,12 @@ def jsonstat_cube(version: int = 1, value_count: int | None = None) -> bytes:
     ``value_count`` its ``value`` array has that many entries whatever the sizes say."""
     cells = 6 if value_count is None else value_count
     document = {
-        "version": "2.0", "class": "dataset", "label": "Population on 1 January by citizenship",
+        "version": "2.0",
+        "class": "dataset",
+        "label": "Population on 1 January by citizenship",
         "updated": "2026-03-01T11:00:00+01:00",
-        "id": ["freq", "citizen", "geo", "time"], "size": [1, 3, 1, 2],
+        "id": ["freq", "citizen", "geo", "time"],
+        "size": [1, 3, 1, 2],
         "dimension": {
             "freq": {"category": {"index": {"A": 0}}},
             "citizen": {"category": {"index": {"NAT": 0, "EU27_2020_FOR": 1, "NEU27_2020_FOR": 2}}},
@@ -67,19 +70,52 @@ FUNDING_COLUMNS = {
     "theme": "Themenfeld",
 }
 FUNDING_OPERATIONS = (
-    ("Jugendhilfe Süd gGmbH", "Sprachcafé für Neuzugewanderte", "01.02.2019", "31.12.2020", "91.100,16 €", "49,92%",
-     "10115", "Integration"),
-    ("Bildungswerk Nord e.V.", "Berufsorientierung für Geflüchtete", "15.03.2018", "14.03.2021", "1.250.000,00 €",
-     "50,00%", "13353", "Beschäftigung"),
-    ("Kiezküche Neukölln", "Gemeinsam kochen, Deutsch lernen", "01.09.2020", "31.08.2022", "48.730,5 €", "45%",
-     "12043", "Integration"),
-    ("Träger für Bildung GmbH", "Mentoring für Auszubildende", "01.01.2019", "31.12.2019", "12.004,99 €", "60,00%",
-     "10997", "Bildung"),
+    (
+        "Jugendhilfe Süd gGmbH",
+        "Sprachcafé für Neuzugewanderte",
+        "01.02.2019",
+        "31.12.2020",
+        "91.100,16 €",
+        "49,92%",
+        "10115",
+        "Integration",
+    ),
+    (
+        "Bildungswerk Nord e.V.",
+        "Berufsorientierung für Geflüchtete",
+        "15.03.2018",
+        "14.03.2021",
+        "1.250.000,00 €",
+        "50,00%",
+        "13353",
+        "Beschäftigung",
+    ),
+    (
+        "Kiezküche Neukölln",
+        "Gemeinsam kochen, Deutsch lernen",
+        "01.09.2020",
+        "31.08.2022",
+        "48.730,5 €",
+        "45%",
+        "12043",
+        "Integration",
+    ),
+    (
+        "Träger für Bildung GmbH",
+        "Mentoring für Auszubildende",
+        "01.01.2019",
+        "31.12.2019",
+        "12.004,99 €",
+        "60,00%",
+        "10997",
+        "Bildung",
+    ),
 )
 
 
-def funding_csv(version: int = 1, encoding: str = "utf-8", extra_column: bool = False,
-                drop_column: str | None = None) -> bytes:
+def funding_csv(
+    version: int = 1, encoding: str = "utf-8", extra_column: bool = False, drop_column: str | None = None
+) -> bytes:
     """A beneficiary list in the shape of ESF Berlin's (decimal commas, € signs, German headers)."""
     header = list(FUNDING_COLUMNS.values())
     rows = [list(operation) for operation in FUNDING_OPERATIONS]
@@ -105,11 +141,17 @@ def ics_feed(version: int = 1, invalid_dates: bool = False) -> bytes:
     events = []
     for day in (11, 18, 25):
         start = f"202503{day}T180000" if not (invalid_dates and day == 18) else "20250231T180000"
-        events += ["BEGIN:VEVENT", f"UID:language-cafe-{day}@fault.example", "DTSTAMP:20250301T090000Z",
-                   f"DTSTART;TZID=Europe/Berlin:{start}", f"DTEND;TZID=Europe/Berlin:{start[:9]}200000",
-                   f"SUMMARY:Language café, round {version}", "STATUS:CONFIRMED", "END:VEVENT"]
-    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//observatory//fault injection//EN", *events,
-             "END:VCALENDAR"]
+        events += [
+            "BEGIN:VEVENT",
+            f"UID:language-cafe-{day}@fault.example",
+            "DTSTAMP:20250301T090000Z",
+            f"DTSTART;TZID=Europe/Berlin:{start}",
+            f"DTEND;TZID=Europe/Berlin:{start[:9]}200000",
+            f"SUMMARY:Language café, round {version}",
+            "STATUS:CONFIRMED",
+            "END:VEVENT",
+        ]
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//observatory//fault injection//EN", *events, "END:VCALENDAR"]
     return ("\r\n".join(lines) + "\r\n").encode()
 
 
@@ -134,10 +176,16 @@ def report_pdf(version: int = 1) -> bytes:
 
     writer = PdfWriter()
     page = writer.add_blank_page(width=595, height=842)
-    font = DictionaryObject({NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
-                             NameObject("/BaseFont"): NameObject("/Helvetica")})
+    font = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type1"),
+            NameObject("/BaseFont"): NameObject("/Helvetica"),
+        }
+    )
     page[NameObject("/Resources")] = DictionaryObject(
-        {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})})
+        {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})}
+    )
     shown = " 0 -16 Td ".join(f"({line}) Tj" for line in (*REPORT_LINES, f"Edition {version}."))
     content = DecodedStreamObject()
     content.set_data(f"BT /F1 11 Tf 40 780 Td {shown} ET".encode("latin-1"))
@@ -151,9 +199,18 @@ def report_pdf(version: int = 1) -> bytes:
 SOURCE_TEMPLATES: dict[str, dict[str, Any]] = {
     "eurostat_tsv": {"kind": "indicators", "suite": "eurostat_rates", "parse": {"dataset_code": "lfsa_ergan"}},
     "jsonstat": {"kind": "indicators", "suite": "eurostat_counts", "parse": {"dataset_code": "migr_pop1ctz"}},
-    "funding_csv": {"kind": "funding", "suite": "funding_operation", "parse": {
-        "columns": FUNDING_COLUMNS, "currency": "EUR", "country_code": "DE", "fund": "ESF",
-        "date_format": "%d.%m.%Y", "decimal": ","}},
+    "funding_csv": {
+        "kind": "funding",
+        "suite": "funding_operation",
+        "parse": {
+            "columns": FUNDING_COLUMNS,
+            "currency": "EUR",
+            "country_code": "DE",
+            "fund": "ESF",
+            "date_format": "%d.%m.%Y",
+            "decimal": ",",
+        },
+    },
     "ics": {"kind": "events", "suite": "calendar_event", "parse": {"default_timezone": "Europe/Berlin"}},
     "document": {"kind": "reports", "suite": "report_document", "parse": {"language": "en"}},
 }

@@ -62,9 +62,13 @@ def _respond(reply: Reply, request: Request) -> Response:
     headers = dict(reply.headers)
     if reply.cut_at is not None:
         client = _take_socket(request)
-        head = [f"HTTP/1.1 {reply.status} Scripted", f"Content-Length: {len(reply.body)}", "Connection: close",
-                *(f"{name}: {value}" for name, value in headers.items())]
-        client.sendall(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + reply.body[:reply.cut_at])
+        head = [
+            f"HTTP/1.1 {reply.status} Scripted",
+            f"Content-Length: {len(reply.body)}",
+            "Connection: close",
+            *(f"{name}: {value}" for name, value in headers.items()),
+        ]
+        client.sendall(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + reply.body[: reply.cut_at])
         client.shutdown(socket.SHUT_RDWR)
         client.close()
         return Response(status=500)
@@ -82,5 +86,5 @@ def _take_socket(request: Request) -> socket.socket:
 def _dripped(body: bytes, pause: float) -> Iterator[bytes]:
     """The body one byte at a time, ``pause`` seconds apart."""
     for offset in range(len(body)):
-        yield body[offset:offset + 1]
+        yield body[offset : offset + 1]
         time.sleep(pause)
