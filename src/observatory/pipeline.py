@@ -28,6 +28,7 @@ from observatory.parse.arrays import ArrayBatch
 from observatory.quality.gate import QualityGateFailed, gate_batch
 from observatory.warehouse import connection
 from observatory.warehouse.bootstrap import ensure_warehouse_schema
+from observatory.warehouse.connection import one_row
 from observatory.warehouse.load import publish_batch, quarantine_batch, stage_arrays, stage_rows
 
 
@@ -63,7 +64,10 @@ def _fail_batch(conn: psycopg.Connection, load_id: str, message: str) -> None:
 
 def _batch_state(conn: psycopg.Connection, load_id: str) -> tuple[str, str | None, int | None]:
     """(status, message, row count) of the batch."""
-    return conn.execute("select status, message, row_count from audit.batch where load_id = %s", (load_id,)).fetchone()
+    status, message, row_count = one_row(
+        conn.execute("select status, message, row_count from audit.batch where load_id = %s", (load_id,))
+    )
+    return status, message, row_count
 
 
 def fetch(source_id: str, logical_date: datetime, settings: Settings | None = None) -> list[dict]:
@@ -89,7 +93,7 @@ def fetch(source_id: str, logical_date: datetime, settings: Settings | None = No
             ([item.content_sha256 for item in landed], load_id),
         )
         reason = unchanged_reason(conn, source, landed, published, zone) if published else None
-        if reason:
+        if published and reason:
             conn.execute(
                 """update audit.batch set status = 'unchanged', row_count = %s, message = %s, finished_at = now()
                    where load_id = %s""",
@@ -249,6 +253,8 @@ def publish(source_id: str, load_id: str, settings: Settings | None = None) -> i
     with connection.connect() as conn:
         status, message, row_count = _batch_state(conn, load_id)
         if status == "unchanged":
+            if row_count is None:  # fetch records the published row count with the status
+                raise RuntimeError(f"{load_id}: batch is unchanged but has no row count")
             raise BatchUnchanged(f"{load_id}: {message}", row_count)
         return publish_batch(conn, load_id, source_id, source.raw_table)
 

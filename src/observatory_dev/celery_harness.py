@@ -26,6 +26,7 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from urllib.parse import quote
 
@@ -125,6 +126,10 @@ def group_alive(pgid: int) -> bool:
         except (ProcessLookupError, psutil.Error):
             continue
     return False
+
+
+def _said_ready(worker: Service) -> bool:
+    return " ready." in worker.log()
 
 
 def wait_until(check: Callable[[], bool], service: Service, what: str, timeout: float) -> None:
@@ -311,7 +316,7 @@ class CeleryStack:
             )
         wait_until(lambda: http_ok(f"{self.api_url}/api/v2/monitor/health"), api, "healthy api-server", 120)
         for worker in workers:
-            wait_until(lambda w=worker: " ready." in w.log(), worker, "'ready' from Celery", 120)
+            wait_until(partial(_said_ready, worker), worker, "'ready' from Celery", 120)
         self._timed("api-server and workers ready", started)
 
     def route(self, routes: Mapping[str, str], scheduler: str = "scheduler") -> None:

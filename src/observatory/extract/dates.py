@@ -101,7 +101,9 @@ class _Mention:
 
 
 def _day(text: str) -> int:
-    return int(re.match(r"\d+", text).group())
+    digits = re.match(r"\d+", text)
+    assert digits is not None, "the date patterns start a day with digits"
+    return int(digits.group())
 
 
 def _month(text: str) -> int:
@@ -328,6 +330,7 @@ def _weekday_date(mention: _Mention, before: list[_Mention]) -> _Mention | None:
     if context is None:
         return None
     year, month, _ = context.last
+    assert year is not None, "earlier mentions are resolved, with their year"
     day = mention.first[2]
     for _ in range(2):
         try:
@@ -341,6 +344,12 @@ def _weekday_date(mention: _Mention, before: list[_Mention]) -> _Mention | None:
     return None
 
 
+def _calendar_date(point: tuple[int | None, int, int]) -> date:
+    year, month, day = point
+    assert year is not None, "_resolve_years keeps only mentions with a year"
+    return date(year, month, day)
+
+
 def find_dates(document: Document, document_year: int | None = None) -> list[Fact]:
     """Date facts in ``document``; ``document_year`` (else inferred) completes dates without a year."""
     mentions = _select(list(_candidates(document.masked)))
@@ -348,8 +357,7 @@ def find_dates(document: Document, document_year: int | None = None) -> list[Fac
     facts = []
     written_without_year = {(m.start, m.end) for m in mentions if not m.year_given}
     for mention in _resolve_years(document, mentions, year):
-        first = date(*mention.first)
-        last = date(*mention.last)
+        first, last = _calendar_date(mention.first), _calendar_date(mention.last)
         facts.append(
             make_fact(
                 document,

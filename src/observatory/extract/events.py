@@ -123,9 +123,14 @@ class _Event:
     agenda_day: bool = False
 
 
+def _markup_end(match: re.Match[str] | None) -> int:
+    assert match is not None, "_LINE_MARKUP matches the empty string"
+    return match.end()
+
+
 def _clean_title(text: str) -> str:
     text = re.sub(r"\*+|<[^>]*>|[\[\]]", "", text)
-    text = text[_LINE_MARKUP.match(text).end() :]
+    text = text[_markup_end(_LINE_MARKUP.match(text)) :]
     text = re.sub(r"^(?:the|a|an)\s+", "", text.strip(_SEPARATORS), flags=re.IGNORECASE)
     return " ".join(text.split())
 
@@ -157,7 +162,7 @@ class _EventFinder:
         return self.doc.line_span(offset)
 
     def _content_start(self, line_start: int, line_end: int) -> int:
-        return _LINE_MARKUP.match(self.text, line_start, line_end).end()
+        return _markup_end(_LINE_MARKUP.match(self.text, line_start, line_end))
 
     def _is_heading(self, line_start: int, line_end: int) -> bool:
         line = self.text[line_start:line_end]

@@ -26,7 +26,7 @@ class Fact:
     sentence: str
     attributes: dict[str, Any] = field(default_factory=dict, hash=False)
 
-    def to_record(self, doc: str) -> dict[str, Any]:
+    def to_record(self, doc: str | None) -> dict[str, Any]:
         """The JSON Lines object: ``doc``, ``kind``, ``text``, ``start``, ``end``, ``sentence``, attributes."""
         record: dict[str, Any] = {
             "doc": doc,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
+from typing import Any
 
 from observatory.extract.catalogue import Catalogue
 from observatory.extract.document import Document
@@ -13,7 +15,7 @@ from observatory.extract.resources import load_yaml
 @lru_cache(maxsize=1)
 def organisation_catalogue() -> Catalogue:
     """The organisation list, compiled."""
-    entries = []
+    entries: list[tuple[list[str], Mapping[str, Any]]] = []
     for entry in load_yaml("organisations.yml"):
         acronym = entry.get("acronym")
         aliases = [entry["name"], *([acronym] if acronym else []), *entry["aliases"]]

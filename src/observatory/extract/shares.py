@@ -127,7 +127,8 @@ def _noun_phrase(text: str, position: int) -> str | None:
         word = _NP_WORD.match(text, position)
         token = word.group() if word else ""
         if (
-            not token
+            word is None
+            or not token
             or token.lower() in _NP_STOP
             or (words and token.endswith("ing"))
             or (len(words) >= 2 and token.islower() and token.endswith("ed"))

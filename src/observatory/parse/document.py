@@ -263,7 +263,7 @@ def extract_pdf(payload: bytes) -> Extracted:
             info = reader.metadata
             meta_title = info.title if info else None
             created = info.creation_date if info else None
-            language = reader.trailer["/Root"].get("/Lang")
+            language = reader.root_object.get("/Lang")
     except Exception as exc:  # pypdf raises many exception types on malformed input
         raise ParseError(f"corrupt or unreadable PDF: {exc}") from exc
     body = "\n\n".join(page.strip() for page in pages)

@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import icalendar
@@ -84,7 +84,7 @@ def _read_calendar(payload: bytes) -> icalendar.Calendar:
     return component
 
 
-def _check_event(event: icalendar.Event) -> None:
+def _check_event(event: icalendar.Component) -> None:
     """Reject a VEVENT without UID or DTSTART, with unparsable values or an unknown TZID."""
     uid = event.get("UID")
     if not uid:
@@ -107,9 +107,9 @@ def _default_zone(calendar: icalendar.Calendar, options: Mapping[str, Any]) -> Z
         raise ParseError(f"unknown default time zone {name!r}") from exc
 
 
-def _window(events: list[icalendar.Event], options: Mapping[str, Any], zone: ZoneInfo) -> tuple[datetime, datetime]:
+def _window(events: list[icalendar.Component], options: Mapping[str, Any], zone: ZoneInfo) -> tuple[datetime, datetime]:
     """[first day 00:00, day after last day 00:00) in ``zone``."""
-    local_days = [to_utc(e["DTSTART"].dt, zone).astimezone(zone).date() for e in events]
+    local_days = [to_utc(_when(e, "DTSTART"), zone).astimezone(zone).date() for e in events]
     first = _as_date(options.get("window_start")) or min(local_days)
     last = _as_date(options.get("window_end")) or max(local_days)
     return (
@@ -140,9 +140,9 @@ def _row_rank(row: tuple) -> tuple[int, datetime]:
     return row[9], row[10] or _OLDEST
 
 
-def _latest_versions(events: list[icalendar.Event], zone: ZoneInfo) -> list[icalendar.Event]:
+def _latest_versions(events: list[icalendar.Component], zone: ZoneInfo) -> list[icalendar.Component]:
     """One VEVENT per (UID, RECURRENCE-ID): the highest SEQUENCE / latest LAST-MODIFIED."""
-    kept: dict[tuple[str, datetime | None], icalendar.Event] = {}
+    kept: dict[tuple[str, datetime | None], icalendar.Component] = {}
     for event in events:
         recurrence_id = event.get("RECURRENCE-ID")
         key = (str(event["UID"]), to_utc(recurrence_id.dt, zone) if recurrence_id else None)
@@ -168,17 +168,18 @@ def _rows(
             yield row
 
 
-def _row(occurrence: icalendar.Event, zone: ZoneInfo, recurring: set[str], options: Mapping[str, Any]) -> tuple:
-    start = occurrence["DTSTART"]
+def _row(occurrence: icalendar.Component, zone: ZoneInfo, recurring: set[str], options: Mapping[str, Any]) -> tuple:
+    start = _date_property(occurrence, "DTSTART")
+    start_at = _when(occurrence, "DTSTART")
     uid = str(occurrence["UID"])
     modified = occurrence.get("LAST-MODIFIED")
     summary, description, location = (_text(occurrence, name) for name in ("SUMMARY", "DESCRIPTION", "LOCATION"))
     return (
         uid,
-        to_utc(start.dt, zone),
-        to_utc(occurrence["DTEND"].dt, zone),
+        to_utc(start_at, zone),
+        to_utc(_when(occurrence, "DTEND"), zone),
         _original_tzid(start),
-        not isinstance(start.dt, datetime),
+        not isinstance(start_at, datetime),
         summary,
         description,
         location,
@@ -188,6 +189,16 @@ def _row(occurrence: icalendar.Event, zone: ZoneInfo, recurring: set[str], optio
         uid in recurring,
         json.dumps(event_places(location, summary, description, options), ensure_ascii=False),
     )
+
+
+def _date_property(component: icalendar.Component, name: str) -> icalendar.prop.vDDDTypes:
+    """A DTSTART/DTEND property (icalendar types ``component[name]`` as any kind of property value)."""
+    return cast(icalendar.prop.vDDDTypes, component[name])
+
+
+def _when(component: icalendar.Component, name: str) -> date | datetime:
+    """The date or date-time of a DTSTART/DTEND property."""
+    return cast(date | datetime, _date_property(component, name).dt)
 
 
 def _original_tzid(start: icalendar.prop.vDDDTypes) -> str | None:

@@ -18,7 +18,7 @@ Options: ``dataset_code`` (default: ``extension.id`` lower-cased, e.g. ``migr_po
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -190,7 +190,7 @@ def _flags(status: Any, ncells: int) -> Flags:
     if isinstance(status, list):
         if len(status) != ncells:
             raise ParseError(f"JSON-stat: 'status' has {len(status)} entries but the sizes give {ncells} cells")
-        entries = enumerate(status)
+        entries: Iterable[tuple[int, Any]] = enumerate(status)
     elif isinstance(status, dict):
         entries = _by_flat_index(status, ncells, "status").items()
     else:

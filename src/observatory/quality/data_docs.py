@@ -19,6 +19,7 @@ from observatory.config.registry import Source, load_registry
 from observatory.config.settings import Settings
 from observatory.quality.gate import load_suite, sqlalchemy_url
 from observatory.warehouse import connection
+from observatory.warehouse.connection import one_row
 from observatory.warehouse.raw_tables import RAW_TABLES
 
 SITE_NAME = "observatory"
@@ -32,9 +33,11 @@ def published_rows_query(conn: psycopg.Connection, source: Source) -> str | None
     """SQL selecting the source's published rows (identifiers and the source id quoted), or None if it has
     published nothing."""
     table = sql.Identifier(RAW_TABLES[source.raw_table].name)
-    published = conn.execute(
-        sql.SQL("select exists (select 1 from raw.{} where source_id = %s)").format(table), (source.source_id,)
-    ).fetchone()[0]
+    published = one_row(
+        conn.execute(
+            sql.SQL("select exists (select 1 from raw.{} where source_id = %s)").format(table), (source.source_id,)
+        )
+    )[0]
     if not published:
         return None
     return (
@@ -56,6 +59,7 @@ def build_data_docs(target: Path | None = None, settings: Settings | None = None
     sources = list(load_registry(settings=settings).sources.values())
     with connection.connect() as conn:
         queries = {source.source_id: published_rows_query(conn, source) for source in sources}
+    published = {source_id: query for source_id, query in queries.items() if query is not None}
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     for site in list(context.list_data_docs_sites()):  # the ephemeral context's default site is a temp dir
@@ -78,13 +82,13 @@ def build_data_docs(target: Path | None = None, settings: Settings | None = None
             gx.ValidationDefinition(
                 name=source.source_id,
                 data=datasource.add_query_asset(
-                    name=source.source_id, query=queries[source.source_id]
+                    name=source.source_id, query=published[source.source_id]
                 ).add_batch_definition_whole_table("published"),
                 suite=suites[source.suite],
             )
         )
         for source in sources
-        if queries[source.source_id] is not None
+        if source.source_id in published
     ]
     if definitions:
         context.checkpoints.add(

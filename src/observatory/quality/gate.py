@@ -32,7 +32,7 @@ from observatory.warehouse.raw_tables import RAW_TABLES
 if TYPE_CHECKING:
     from great_expectations import ExpectationSuite
     from great_expectations.core import ExpectationSuiteValidationResult
-    from great_expectations.expectations import Expectation
+    from great_expectations.expectations import Expectation, ExpectTableRowCountToBeBetween
 
 BAND_EXPECTATION = "expect_table_row_count_to_be_within_band_of_previous_batch"
 
@@ -65,7 +65,7 @@ def load_suite(suite: str, expectations_dir: Path, extra: Sequence[Expectation] 
 
 
 @functools.cache
-def band_expectation_class() -> type[Expectation]:
+def band_expectation_class() -> type[ExpectTableRowCountToBeBetween]:
     """``expect_table_row_count_to_be_within_band_of_previous_batch``: GX's row-count range check under its own
     name, with bounds computed per batch (defining the class registers the name with GX, once)."""
     from great_expectations.expectations import ExpectTableRowCountToBeBetween
@@ -155,6 +155,7 @@ def record_results(
     failures = []
     for item in result.results:
         config = item.expectation_config
+        assert config is not None, "GX reports every result with its expectation"
         column = config.kwargs.get("column")
         observed = item.result.get("observed_value")
         if observed is None and "unexpected_count" in item.result:

@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from typing import Any
 
 DATABASE_NAME = "Integrating Cities Observatory (marts)"
 
@@ -64,7 +65,7 @@ class MetabaseSettings:
         }
 
 
-def call(method: str, url: str, body: dict | None = None, session: str | None = None) -> object:
+def call(method: str, url: str, body: dict | None = None, session: str | None = None) -> Any:
     """One JSON request; raises ``MetabaseError`` with Metabase's message on an HTTP error."""
     request = urllib.request.Request(
         url,

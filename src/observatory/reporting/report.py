@@ -17,6 +17,7 @@ import psycopg
 from markupsafe import Markup, escape
 
 from observatory.config.settings import Settings
+from observatory.warehouse.connection import one_row
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 EU27 = "EU27_2020"
@@ -253,7 +254,7 @@ def load_funding(conn: psycopg.Connection, sections: list[IndicatorSection]) -> 
            group by 1, 2, 3
            order by 5 desc, 1"""
     ).fetchall()
-    unlocated = conn.execute("select count(*) from marts.fct_funding where city_name is null").fetchone()[0]
+    unlocated = one_row(conn.execute("select count(*) from marts.fct_funding where city_name is null"))[0]
     gaps = {
         row.geo_code: row
         for section in sections
@@ -284,8 +285,10 @@ def load_funding(conn: psycopg.Connection, sections: list[IndicatorSection]) -> 
 
 
 def data_vintage(conn: psycopg.Connection) -> dict[str, object]:
-    row = conn.execute("""select max(dataset_updated_at), count(distinct load_id), count(*)
-                          from marts.fct_indicator_observation""").fetchone()
+    row = one_row(
+        conn.execute("""select max(dataset_updated_at), count(distinct load_id), count(*)
+                                  from marts.fct_indicator_observation""")
+    )
     return {"dataset_updated_at": row[0], "load_count": row[1], "observation_count": row[2]}
 
 

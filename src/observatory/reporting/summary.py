@@ -5,6 +5,8 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
+from observatory.warehouse.connection import one_row
+
 
 def mart_row_counts(conn: psycopg.Connection, schema: str = "marts") -> list[tuple[str, str, int]]:
     tables = conn.execute(
@@ -14,9 +16,9 @@ def mart_row_counts(conn: psycopg.Connection, schema: str = "marts") -> list[tup
         (
             schema,
             name,
-            conn.execute(
-                sql.SQL("select count(*) from {}.{}").format(sql.Identifier(schema), sql.Identifier(name))
-            ).fetchone()[0],
+            one_row(
+                conn.execute(sql.SQL("select count(*) from {}.{}").format(sql.Identifier(schema), sql.Identifier(name)))
+            )[0],
         )
         for (name,) in tables
     ]

@@ -129,7 +129,7 @@ def ensure_warehouse_schema(conn: psycopg.Connection) -> None:
         conn.execute(BATCH_STATUS_DDL)
     for table in RAW_TABLES.values():
         name = sql.Identifier(table.name)
-        columns = [sql.SQL("load_id text not null"), sql.SQL("source_id text not null")]
+        columns: list[sql.Composable] = [sql.SQL("load_id text not null"), sql.SQL("source_id text not null")]
         columns += [
             sql.SQL("{} {}").format(sql.Identifier(column), sql.SQL(pg_type)) for column, pg_type in table.columns
         ]

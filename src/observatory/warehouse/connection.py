@@ -13,9 +13,13 @@ import secrets
 import subprocess
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
 
 from observatory.config.settings import Settings
+
+if TYPE_CHECKING:
+    import psycopg
 
 DSN_ENV = "OBSERVATORY_WAREHOUSE_DSN"
 LOCAL_DATABASE = "observatory"
@@ -236,3 +240,11 @@ def dbt_env(conninfo: str) -> dict[str, str]:
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DBT_PROFILES_DIR": str(Settings.from_env().dbt_project_dir),
     }
+
+
+def one_row(cursor: psycopg.Cursor[Any]) -> tuple[Any, ...]:
+    """The one row a query must return (an aggregate, a lock, a lookup by key); none is an error."""
+    row = cursor.fetchone()
+    if row is None:
+        raise LookupError("the query returned no row")
+    return row

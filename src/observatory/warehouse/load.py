@@ -19,6 +19,7 @@ from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
 from observatory.parse.arrays import ArrayBatch
+from observatory.warehouse.connection import one_row
 from observatory.warehouse.raw_tables import RAW_TABLES, RawTable
 
 BINARY_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, header extension length
@@ -32,7 +33,7 @@ def stage_table(load_id: str) -> sql.Composed:
 def create_stage_table(conn: psycopg.Connection, load_id: str, source_id: str, table: RawTable) -> sql.Composed:
     """(Re)create ``stage.<load_id>`` like the raw table, with the batch's load and source ids as defaults."""
     target = stage_table(load_id)
-    if not conn.execute("select pg_try_advisory_xact_lock(hashtextextended(%s, 0))", (load_id,)).fetchone()[0]:
+    if not one_row(conn.execute("select pg_try_advisory_xact_lock(hashtextextended(%s, 0))", (load_id,)))[0]:
         raise RuntimeError(f"batch {load_id} is already being staged by another run; retry when it has finished")
     conn.execute(sql.SQL("drop table if exists {}").format(target))
     conn.execute(

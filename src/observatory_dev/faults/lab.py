@@ -44,6 +44,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from observatory.collect.http import resource_name
+from observatory.warehouse.connection import one_row
 from observatory.warehouse.raw_tables import RAW_TABLES
 from observatory_dev.faults.cases import (
     BASELINE_DAY,
@@ -335,9 +336,9 @@ def _rejection_problems(
 def _quarantined_rows(conn: psycopg.Connection, load_id: str) -> int | None:
     """Rows of ``quarantine.<load_id>``, None if there is no such table."""
     table = sql.SQL("quarantine.{}").format(sql.Identifier(load_id))
-    if not conn.execute("select to_regclass(%s) is not null", (table.as_string(conn),)).fetchone()[0]:
+    if not one_row(conn.execute("select to_regclass(%s) is not null", (table.as_string(conn),)))[0]:
         return None
-    return conn.execute(sql.SQL("select count(*) from {}").format(table)).fetchone()[0]
+    return one_row(conn.execute(sql.SQL("select count(*) from {}").format(table)))[0]
 
 
 def _compare(
@@ -362,28 +363,34 @@ def _compare(
         with conn.cursor().copy(sql.SQL("copy expected_rows ({}) from stdin").format(all_columns)) as copy:
             for row in expected_rows:
                 copy.write_row(("expected", source_id, *row))
-        lost = conn.execute(
-            sql.SQL(
-                "select count(*) from (select {c} from expected_rows except all "
-                "select {c} from raw.{t} where source_id = %s) d"
-            ).format(c=columns, t=raw),
-            (source_id,),
-        ).fetchone()
-        unexpected = conn.execute(
-            sql.SQL(
-                "select count(*) from (select {c} from raw.{t} where source_id = %s except all "
-                "select {c} from expected_rows) d"
-            ).format(c=columns, t=raw),
-            (source_id,),
-        ).fetchone()
+        lost = one_row(
+            conn.execute(
+                sql.SQL(
+                    "select count(*) from (select {c} from expected_rows except all "
+                    "select {c} from raw.{t} where source_id = %s) d"
+                ).format(c=columns, t=raw),
+                (source_id,),
+            )
+        )
+        unexpected = one_row(
+            conn.execute(
+                sql.SQL(
+                    "select count(*) from (select {c} from raw.{t} where source_id = %s except all "
+                    "select {c} from expected_rows) d"
+                ).format(c=columns, t=raw),
+                (source_id,),
+            )
+        )
         key = sql.SQL(", ").join(sql.Identifier(name) for name in table.natural_key)
-        duplicates = conn.execute(
-            sql.SQL(
-                "select coalesce(sum(copies - 1), 0) from (select count(*) as copies from raw.{t} "
-                "where source_id = %s group by {k}) d"
-            ).format(k=key, t=raw),
-            (source_id,),
-        ).fetchone()
+        duplicates = one_row(
+            conn.execute(
+                sql.SQL(
+                    "select coalesce(sum(copies - 1), 0) from (select count(*) as copies from raw.{t} "
+                    "where source_id = %s group by {k}) d"
+                ).format(k=key, t=raw),
+                (source_id,),
+            )
+        )
     return lost[0], unexpected[0], int(duplicates[0])
 
 
@@ -460,10 +467,10 @@ def run_child() -> None:
                 )
             yield row
 
-    parser.parse = pausing_parse
+    parser.parse = pausing_parse  # type: ignore[attr-defined]  # pauses mid-COPY, where the case kills or holds it
     try:
         published = pipeline.run_source(spec["source_id"], datetime.fromisoformat(spec["day"]))
-        result = {"error": None, "published": published}
+        result: dict[str, Any] = {"error": None, "published": published}
     except Exception as exc:
         result = {"error": f"{type(exc).__name__}: {exc}"}
     Path(spec["result"]).write_text(json.dumps(result), encoding="utf-8")

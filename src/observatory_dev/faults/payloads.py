@@ -189,7 +189,7 @@ def report_pdf(version: int = 1) -> bytes:
     shown = " 0 -16 Td ".join(f"({line}) Tj" for line in (*REPORT_LINES, f"Edition {version}."))
     content = DecodedStreamObject()
     content.set_data(f"BT /F1 11 Tf 40 780 Td {shown} ET".encode("latin-1"))
-    page.replace_contents(content)
+    page.replace_contents(content)  # type: ignore[arg-type]  # pypdf accepts a decoded stream; its hint does not say so
     buffer = io.BytesIO()
     writer.write(buffer)
     return buffer.getvalue()
