@@ -1,16 +1,19 @@
 """Bytes → rows. One module per format; each exposes
 
     RAW_TABLE: str                                   # a key of observatory.warehouse.raw_tables.RAW_TABLES
-    def parse(payload: bytes, options: Mapping[str, Any]) -> Iterator[tuple]
+    def parse(payload: bytes, options: Mapping[str, Any]) -> Iterator[tuple | Rejected | Note]
 
-yielding tuples in the raw table's column order. ``options`` is the source's ``parse``
-mapping from the registry (sources.yml). A payload that cannot be parsed raises
-``ParseError`` with a message that names what is wrong and where.
+yielding tuples in the raw table's column order, and a ``Rejected`` for each record it cannot read (the rest of
+the file still loads; the pipeline keeps every rejected record in ``audit.rejected_record``), and a ``Note`` for
+each decision a reader of the batch should know (``audit.batch.parse_notes``). ``options`` is the
+source's ``parse`` mapping from the registry (sources.yml). A payload that cannot be parsed at all raises
+``ParseError`` with a message that names what is wrong and where; a parser raises nothing else.
 """
 
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 from types import ModuleType
 
 # format name → raw table it writes; lets the registry validate entries without importing every parser
@@ -27,6 +30,24 @@ FORMATS: dict[str, str] = {
 
 class ParseError(ValueError):
     """The payload is not in the format its source declares."""
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A record the parser could not read: kept with where it was and why, never dropped silently."""
+
+    where: str  # the record's place in the file: "line 14", "UID 20190216T1@example.org", "index 7"
+    reason: str  # one line: what is wrong with it
+    raw: str  # the record's text as it was in the file (a CSV line, a VEVENT block, a JSON object)
+
+
+@dataclass(frozen=True)
+class Note:
+    """A decision the parser took for the whole file or one record that a reader of the batch should know
+    (a column read as decimal comma, an unknown TZID read in the default zone); kept in ``audit.batch.parse_notes``."""
+
+    where: str  # "column amount", "UID 1234@example.org", "file"
+    note: str  # one line
 
 
 def parser_for(format_name: str) -> ModuleType:

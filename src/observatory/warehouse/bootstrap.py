@@ -24,6 +24,8 @@ MIN_BI_PASSWORD_LENGTH = 12
 # privileges on any schema could still make.
 LARGE_OBJECT_CREATORS = ("lo_create(oid)", "lo_creat(integer)", "lo_from_bytea(oid, bytea)")
 
+BATCH_COLUMNS_ADDED = (("rejected_count", "bigint"), ("parse_notes", "jsonb"))
+
 AUDIT_DDL = """
 create table if not exists audit.fetch_log (
     fetch_id bigserial primary key,
@@ -53,8 +55,22 @@ create table if not exists audit.batch (
     content_sha256 text[],
     message text,
     started_at timestamptz not null default now(),
-    finished_at timestamptz
+    finished_at timestamptz,
+    rejected_count bigint,
+    parse_notes jsonb
 );
+
+-- records a parser could not read (observatory.parse.Rejected): kept with their reason, the rest of the file loads
+create table if not exists audit.rejected_record (
+    load_id text not null,
+    source_id text not null,
+    resource text not null,
+    location text not null,
+    reason text not null,
+    raw_record text,
+    recorded_at timestamptz not null default now()
+);
+create index if not exists rejected_record_load_idx on audit.rejected_record (load_id);
 
 create table if not exists audit.validation_result (
     load_id text not null,
@@ -127,6 +143,17 @@ def ensure_warehouse_schema(conn: psycopg.Connection) -> None:
     ).fetchone()
     if definition is None or "'unchanged'" not in definition[0]:  # ALTER locks the table: only when needed
         conn.execute(BATCH_STATUS_DDL)
+    batch_columns = {
+        column
+        for (column,) in conn.execute(
+            "select column_name from information_schema.columns where table_schema = 'audit' and table_name = 'batch'"
+        )
+    }
+    for column, pg_type in BATCH_COLUMNS_ADDED:
+        if column not in batch_columns:  # a warehouse created before the column existed
+            conn.execute(
+                sql.SQL("alter table audit.batch add column {} {}").format(sql.Identifier(column), sql.SQL(pg_type))
+            )
     for table in RAW_TABLES.values():
         name = sql.Identifier(table.name)
         columns: list[sql.Composable] = [sql.SQL("load_id text not null"), sql.SQL("source_id text not null")]
