@@ -22,6 +22,12 @@ def main(argv: list[str] | None = None) -> int:
     freshness_command.add_argument("--check", action="store_true", help="exit 1 if the file is not up to date")
     extract = commands.add_parser("extract", help="print the facts found in documents as JSON Lines")
     extract.add_argument("paths", nargs="+")
+    parse = commands.add_parser(
+        "parse", help="parse a local file with registry-style options: rows as JSON Lines, rejected records on stderr"
+    )
+    parse.add_argument("format", help="a registry format: jsonstat, eurostat_tsv, funding_csv, ics, ...")
+    parse.add_argument("file")
+    parse.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="a parse option (repeatable)")
     args = parser.parse_args(argv)
 
     from observatory.config.settings import Settings
@@ -76,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
             from observatory.extract.cli import run
 
             return run(args.paths)
+        elif args.command == "parse":
+            from observatory.parse.cli import run as run_parse
+
+            return run_parse(args.format, args.file, args.option)
     except Exception as exc:  # the command's user gets one clear line, not a traceback
         print(f"observatory {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

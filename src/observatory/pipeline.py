@@ -13,17 +13,18 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import psycopg
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from observatory.collect import collect_source
 from observatory.config.registry import Source, load_registry
 from observatory.config.settings import Settings
 from observatory.landing import Landed, LandingZone, log_failed_fetch
-from observatory.parse import ParseError, parser_for
+from observatory.parse import Note, ParseError, Rejected, parser_for
 from observatory.parse.arrays import ArrayBatch
 from observatory.quality.gate import QualityGateFailed, gate_batch
 from observatory.warehouse import connection
@@ -181,54 +182,142 @@ def _same_dataset_updated(conn: psycopg.Connection, source: Source, item: Landed
     return updated is not None and published is not None and published[0] == updated
 
 
-def _payloads(source: Source, landed: list[dict], zone: LandingZone) -> Iterator[tuple[dict, bytes, dict]]:
-    """(landed record, its bytes, parse options) of every landed resource."""
+def _payloads(
+    source: Source, landed: list[dict], zone: LandingZone, logical_date: datetime | None = None
+) -> Iterator[tuple[dict, bytes, dict]]:
+    """(landed record, its bytes, parse options) of every landed resource; the options carry the batch's
+    ``logical_date`` (ISO date), from which a parser may derive a window (calendars)."""
     for item in landed:
         options = {**source.parse, "resource_name": item["resource_name"], "media_type": item.get("media_type")}
+        if logical_date is not None:
+            options.setdefault("logical_date", logical_date.date().isoformat())
         yield item, zone.read(source.source_id, item["content_sha256"]), options
 
 
-def parse_landed(source: Source, landed: list[dict], zone: LandingZone) -> Iterator[tuple]:
-    """The rows of every landed resource, parsed with the source's format and options."""
+@dataclass
+class ParseReport:
+    """What the parsers said besides rows: rejected records and notes, each with the resource it came from."""
+
+    rejected: list[tuple[str, Rejected]] = field(default_factory=list)
+    notes: list[tuple[str, Note]] = field(default_factory=list)
+
+
+def parse_landed(
+    source: Source,
+    landed: list[dict],
+    zone: LandingZone,
+    report: ParseReport | None = None,
+    logical_date: datetime | None = None,
+) -> Iterator[tuple]:
+    """The rows of every landed resource, parsed with the source's format and options; rejected records and
+    notes go to ``report``. Anything a parser raises becomes one ``ParseError`` naming the resource and the
+    record it stopped at."""
+    report = report if report is not None else ParseReport()
     parser = parser_for(source.format)
-    for item, payload, options in _payloads(source, landed, zone):
+    for item, payload, options in _payloads(source, landed, zone, logical_date):
+        resource, records = item["resource"], 0
         try:
-            yield from parser.parse(payload, options)
+            for parsed in parser.parse(payload, options):
+                records += 1
+                if isinstance(parsed, Rejected):
+                    report.rejected.append((resource, parsed))
+                elif isinstance(parsed, Note):
+                    report.notes.append((resource, parsed))
+                else:
+                    yield parsed
         except ParseError as exc:
-            raise ParseError(f"{source.source_id}: {item['resource']}: {exc}") from exc
+            raise ParseError(f"{source.source_id}: {resource}: {exc}") from exc
+        except Exception as exc:  # a parser bug or an input it did not foresee: one line, never a bare traceback
+            raise ParseError(
+                f"{source.source_id}: {resource}: parser {source.format} failed after record {records}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
 
 
-def parse_landed_arrays(source: Source, landed: list[dict], zone: LandingZone) -> Iterator[ArrayBatch]:
+def parse_landed_arrays(
+    source: Source, landed: list[dict], zone: LandingZone, logical_date: datetime | None = None
+) -> Iterator[ArrayBatch]:
     """Every landed resource as the parser's bulk output (for parsers that have ``parse_arrays``)."""
     parser = parser_for(source.format)
-    for item, payload, options in _payloads(source, landed, zone):
+    for item, payload, options in _payloads(source, landed, zone, logical_date):
         try:
             yield parser.parse_arrays(payload, options)
         except ParseError as exc:
             raise ParseError(f"{source.source_id}: {item['resource']}: {exc}") from exc
+        except Exception as exc:
+            raise ParseError(
+                f"{source.source_id}: {item['resource']}: parser {source.format} failed: {type(exc).__name__}: {exc}"
+            ) from exc
 
 
 def stage(source_id: str, load_id: str, landed: list[dict], settings: Settings | None = None) -> int:
     """Parse the landed resources and COPY them into ``stage.<load_id>``; returns the row count (0 for an
-    unchanged batch, which stages nothing)."""
+    unchanged batch, which stages nothing). Rejected records are kept in ``audit.rejected_record`` and counted
+    in ``audit.batch.rejected_count`` (the validate step quarantines a batch that rejected too many); any
+    error marks the batch failed with a one-line reason."""
     settings = settings or Settings.from_env()
     source = load_registry(settings=settings)[source_id]
     zone = LandingZone(settings.landing_dir)
+    report = ParseReport()
     with connection.connect() as conn:
         if _batch_state(conn, load_id)[0] == "unchanged":
             return 0
+        logical_date = one_row(conn.execute("select logical_date from audit.batch where load_id = %s", (load_id,)))[0]
         try:
             if hasattr(parser_for(source.format), "parse_arrays"):
-                batches = parse_landed_arrays(source, landed, zone)
+                batches = parse_landed_arrays(source, landed, zone, logical_date)
                 count = stage_arrays(conn, load_id, source_id, source.raw_table, batches)
             else:
-                count = stage_rows(conn, load_id, source_id, source.raw_table, parse_landed(source, landed, zone))
-        except ParseError as exc:
+                rows = parse_landed(source, landed, zone, report, logical_date)
+                count = stage_rows(conn, load_id, source_id, source.raw_table, rows)
+        except Exception as exc:
             conn.rollback()
-            _fail_batch(conn, load_id, str(exc))
+            message = (
+                str(exc) if isinstance(exc, ParseError) else f"{source_id}: stage failed: {type(exc).__name__}: {exc}"
+            )
+            _fail_batch(conn, load_id, message.splitlines()[0])
             raise
-        conn.execute("update audit.batch set status = 'staged', row_count = %s where load_id = %s", (count, load_id))
+        _record_parse_report(conn, load_id, source_id, report)
+        conn.execute(
+            "update audit.batch set status = 'staged', row_count = %s, rejected_count = %s, parse_notes = %s"
+            " where load_id = %s",
+            (
+                count,
+                len(report.rejected),
+                Jsonb([_note_record(r, n) for r, n in report.notes]) if report.notes else None,
+                load_id,
+            ),
+        )
     return count
+
+
+def _note_record(resource: str, note: Note) -> dict[str, str]:
+    return {"resource": resource, "where": note.where, "note": note.note}
+
+
+def _record_parse_report(conn: psycopg.Connection, load_id: str, source_id: str, report: ParseReport) -> None:
+    """Replace the batch's rejected records (a rerun of the interval replaces exactly its own)."""
+    conn.execute("delete from audit.rejected_record where load_id = %s", (load_id,))
+    if report.rejected:
+        with conn.cursor().copy(
+            "copy audit.rejected_record (load_id, source_id, resource, location, reason, raw_record) from stdin"
+        ) as copy:
+            for resource, record in report.rejected:
+                copy.write_row((load_id, source_id, resource, record.where, record.reason, record.raw))
+
+
+def rejected_share_problem(source: Source, row_count: int, rejected_count: int, first: str | None) -> str | None:
+    """Why the batch rejected too many records for its entry's ``max_rejected_share``, or None."""
+    total = row_count + rejected_count
+    if rejected_count == 0 or total == 0:
+        return None
+    share = rejected_count / total
+    if share <= source.max_rejected_share:
+        return None
+    return (
+        f"{rejected_count} of {total} records rejected ({share:.1%}), more than max_rejected_share "
+        f"{source.max_rejected_share:.1%}" + (f"; first: {first}" if first else "")
+    )
 
 
 def validate(source_id: str, load_id: str, settings: Settings | None = None) -> None:
@@ -237,8 +326,24 @@ def validate(source_id: str, load_id: str, settings: Settings | None = None) -> 
     source = load_registry(settings=settings)[source_id]
     conninfo = connection.dsn()
     with connection.connect() as conn:
-        if _batch_state(conn, load_id)[0] == "unchanged":
+        status, _, row_count = _batch_state(conn, load_id)
+        if status == "unchanged":
             return
+        rejected_count, first = one_row(
+            conn.execute(
+                """select coalesce(batch.rejected_count, 0),
+                          (select record.location || ': ' || record.reason from audit.rejected_record as record
+                           where record.load_id = batch.load_id order by record.recorded_at limit 1)
+                   from audit.batch where batch.load_id = %s""",
+                (load_id,),
+            )
+        )
+        problem = rejected_share_problem(source, row_count or 0, rejected_count, first)
+        if problem:
+            message = f"batch {load_id} quarantined: {problem}"
+            quarantine_batch(conn, load_id, message)
+            conn.commit()  # before raising: leaving the connection's block with an error rolls back
+            raise QualityGateFailed(message)
         try:
             gate_batch(conn, conninfo, load_id, source.suite, settings.expectations_dir)
         except QualityGateFailed as exc:

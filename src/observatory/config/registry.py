@@ -21,6 +21,10 @@ from observatory.config.settings import Settings
 from observatory.parse import FORMATS
 
 KINDS = ("indicators", "reports", "events", "funding")
+# The share of a batch's records a parser may reject before the batch is quarantined, per kind unless the entry
+# sets ``max_rejected_share``: strict for statistics (a cube with an unreadable cell is a broken download), some
+# tolerance for the lists and feeds that publishers write by hand (one odd event or beneficiary is normal).
+DEFAULT_MAX_REJECTED_SHARE = {"indicators": 0.0, "reports": 0.0, "events": 0.05, "funding": 0.05}
 SOURCE_ID = re.compile(r"^[a-z][a-z0-9_]{1,42}$")
 ENV_REFERENCE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}")
 
@@ -55,6 +59,7 @@ class Source:
     collector: str = "http"
     collect: dict[str, Any] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
+    max_rejected_share: float = 0.0
     project_root: Path = field(default=Path("."), compare=False, repr=False)  # relative ``paths`` start here
 
     @property
@@ -154,6 +159,12 @@ def _source(source_id: str, entry: Any, defaults: dict[str, Any], project_root: 
         raise fail("freshness", "needs integer warn_after_hours and error_after_hours") from None
     if not 0 < fresh.warn_after_hours < fresh.error_after_hours:
         raise fail("freshness", "needs 0 < warn_after_hours < error_after_hours")
+    try:
+        max_rejected_share = float(merged.get("max_rejected_share", DEFAULT_MAX_REJECTED_SHARE[merged["kind"]]))
+    except (TypeError, ValueError):
+        raise fail("max_rejected_share", "must be a number between 0 and 1") from None
+    if not 0 <= max_rejected_share <= 1:
+        raise fail("max_rejected_share", "must be a number between 0 and 1")
     return Source(
         source_id=source_id,
         kind=merged["kind"],
@@ -173,5 +184,6 @@ def _source(source_id: str, entry: Any, defaults: dict[str, Any], project_root: 
         collector=collector,
         collect=dict(merged.get("collect") or {}),
         tags=tuple(merged.get("tags") or ()),
+        max_rejected_share=max_rejected_share,
         project_root=project_root,
     )

@@ -1,4 +1,5 @@
-"""The daily data-health summary: per registry entry, freshness, the last validation and quarantined batches.
+"""The daily data-health summary: per registry entry, freshness, the last validation, quarantined batches and the
+records the parser rejected in the last batch (``audit.rejected_record``).
 
 Written to ``audit.data_health`` (one row per day and entry; recomputing a day replaces that day's rows) by the
 ``data_health`` DAG after ``dbt source freshness``, and printed by ``observatory health`` and the demo. A value
@@ -37,7 +38,8 @@ select
     validation.failed,
     validation.evaluated,
     quarantined.last_7_days,
-    quarantined.total
+    quarantined.total,
+    last_batch.rejected_count
 from entries
 left join lateral (
     select source_freshness.status, source_freshness.checked_at
@@ -52,7 +54,7 @@ left join lateral (
     where batch.source_id = entries.source_id and batch.status in ('published', 'unchanged')
 ) as success on true
 left join lateral (
-    select batch.load_id, batch.status
+    select batch.load_id, batch.status, batch.rejected_count
     from audit.batch
     where batch.source_id = entries.source_id
     order by batch.started_at desc
@@ -96,6 +98,7 @@ COLUMNS = (
     "expectations_evaluated",
     "quarantined_last_7_days",
     "quarantined_total",
+    "rejected_last_batch",
 )
 
 
@@ -140,7 +143,7 @@ def latest_summary(conn: psycopg.Connection) -> list[tuple]:
     return conn.execute(
         """
         select health_date, source_id, health_status, freshness_status, last_success_at, expectations_failed,
-               expectations_evaluated, quarantined_last_7_days, note
+               expectations_evaluated, quarantined_last_7_days, rejected_last_batch, note
         from audit.data_health
         where health_date = (select max(health_date) from audit.data_health)
         order by source_id
@@ -155,10 +158,11 @@ def print_health(conn: psycopg.Connection) -> None:
         print("health: no data-health summary yet (run the data_health DAG)")
         return
     print(f"Data health on {rows[0][0]} (audit.data_health)")
-    for _, source_id, status, freshness, last_success, failed, evaluated, quarantined, note in rows:
+    for _, source_id, status, freshness, last_success, failed, evaluated, quarantined, rejected, note in rows:
         success = "never" if last_success is None else last_success.strftime("%Y-%m-%dT%H:%MZ")
         validation = "n/a" if evaluated is None else f"{failed}/{evaluated}"
         print(
             f"health {source_id} status={status} freshness={freshness or 'n/a'} last_success={success} "
-            f"failed_expectations={validation} quarantined_7d={quarantined}" + (f"  ({note})" if note else "")
+            f"failed_expectations={validation} quarantined_7d={quarantined} "
+            f"rejected={'n/a' if rejected is None else rejected}" + (f"  ({note})" if note else "")
         )

@@ -24,7 +24,12 @@ MIN_BI_PASSWORD_LENGTH = 12
 # privileges on any schema could still make.
 LARGE_OBJECT_CREATORS = ("lo_create(oid)", "lo_creat(integer)", "lo_from_bytea(oid, bytea)")
 
-BATCH_COLUMNS_ADDED = (("rejected_count", "bigint"), ("parse_notes", "jsonb"))
+# Audit columns added since the first release: (table, column, type), added to older warehouses at bootstrap.
+AUDIT_COLUMNS_ADDED = (
+    ("batch", "rejected_count", "bigint"),
+    ("batch", "parse_notes", "jsonb"),
+    ("data_health", "rejected_last_batch", "bigint"),
+)
 
 AUDIT_DDL = """
 create table if not exists audit.fetch_log (
@@ -115,6 +120,7 @@ create table if not exists audit.data_health (
     quarantined_last_7_days integer not null,
     quarantined_total integer not null,
     note text,
+    rejected_last_batch bigint,
     computed_at timestamptz not null default now(),
     primary key (health_date, source_id)
 );
@@ -143,16 +149,15 @@ def ensure_warehouse_schema(conn: psycopg.Connection) -> None:
     ).fetchone()
     if definition is None or "'unchanged'" not in definition[0]:  # ALTER locks the table: only when needed
         conn.execute(BATCH_STATUS_DDL)
-    batch_columns = {
-        column
-        for (column,) in conn.execute(
-            "select column_name from information_schema.columns where table_schema = 'audit' and table_name = 'batch'"
-        )
-    }
-    for column, pg_type in BATCH_COLUMNS_ADDED:
-        if column not in batch_columns:  # a warehouse created before the column existed
+    audit_columns = set(
+        conn.execute("select table_name, column_name from information_schema.columns where table_schema = 'audit'")
+    )
+    for table_name, column, pg_type in AUDIT_COLUMNS_ADDED:
+        if (table_name, column) not in audit_columns:  # a warehouse created before the column existed
             conn.execute(
-                sql.SQL("alter table audit.batch add column {} {}").format(sql.Identifier(column), sql.SQL(pg_type))
+                sql.SQL("alter table audit.{} add column {} {}").format(
+                    sql.Identifier(table_name), sql.Identifier(column), sql.SQL(pg_type)
+                )
             )
     for table in RAW_TABLES.values():
         name = sql.Identifier(table.name)
