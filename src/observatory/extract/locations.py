@@ -11,6 +11,11 @@
 With ``country_code`` (ISO 3166-1 alpha-2) only cities of that country count. Of several cities the most
 populous wins: an address names its district and its city ("Praha 3-Žižkov" → Prague).
 
+``location_type`` says what the text is (a funding source's ``location_type`` option): ``city`` (the default,
+read as above), ``postcode`` (postcodes, perhaps with a place name: "13088 Berlin", "L-4361 Esch-sur-Alzette";
+every token holding a digit is dropped and the rest read as above) or ``region`` (a region, county or province:
+never a city, so "Nord-Pas de Calais" is not Calais and County "Cork" not the city of Cork).
+
 :func:`event_places` gives the cities of one event with their role: ``host`` from the location, else from
 the event the extractor finds in the text, else the source's ``default_city``; and, for English text only
 (the extractor's rules are English), ``speaker_organisation`` for the one city named by an agenda speaker's
@@ -32,8 +37,10 @@ from observatory.extract import Fact, extract_facts
 from observatory.extract.gazetteer import load_gazetteer, name_key
 
 ROLES = ("host", "participant", "speaker_organisation")
+LOCATION_TYPES = ("city", "postcode", "region")
 _PARTS = re.compile(r"[,;@\n]| [-–] ")
 _DIGITS = re.compile(r"\d+")
+_POSTCODE_TOKENS = re.compile(r"[^\s,;]*\d[^\s,;]*")
 
 
 @dataclass(frozen=True)
@@ -89,8 +96,14 @@ def _name_goes_on(text: str, end: int) -> bool:
 
 
 @lru_cache(maxsize=4096)
-def resolve_location(text: str | None, country_code: str | None = None) -> Place | None:
-    """The city a free-text location names (see the module docstring), or None."""
+def resolve_location(text: str | None, country_code: str | None = None, location_type: str = "city") -> Place | None:
+    """The city a free-text location of ``location_type`` names (see the module docstring), or None."""
+    if location_type not in LOCATION_TYPES:
+        raise ValueError(f"location_type must be one of {list(LOCATION_TYPES)}, not {location_type!r}")
+    if location_type == "region":
+        return None
+    if text and location_type == "postcode":
+        text = _POSTCODE_TOKENS.sub(" ", text)
     if not text or not text.strip():
         return None
     facts = [f for f in extract_facts(text) if not _name_goes_on(text, f.end)]

@@ -2,7 +2,7 @@
 
 Options (registry ``parse``), besides those of :mod:`observatory.parse.funding_csv` (``currency``,
 ``country_code``, ``fund``, ``programme``, ``default_city``, ``date_format``, ``year_only_dates``,
-``decimal``), which mean the same here:
+``decimal``, ``rate_scale``, ``location_type``), which mean the same here:
 
 ``records_path``
     dotted path to the array of records in the payload (``results``, ``data.items``); default: the
@@ -15,6 +15,13 @@ Options (registry ``parse``), besides those of :mod:`observatory.parse.funding_c
 JSON numbers are exact (read as ``Decimal``, never float): an amount that is a number is taken as it is,
 an amount that is a string is read like a CSV cell (``"91.100,16 €"``). Keys and duplicates as in
 ``funding_csv``; each page is keyed on its own.
+
+As in ``funding_csv``, a record that cannot be read (a value that is neither text nor a number, an
+unreadable amount, an element of the array that is no object) is a ``Rejected`` (where: ``record N``, raw: the
+record as JSON) and the rest of the page loads; an unreadable date or rate is NULL with a note. The per-column
+decisions (decimal style of text amounts, date order, rate as fraction or percent) are taken per page, from
+the text values of that page: a paged API whose pages could decide differently should set ``decimal``,
+``date_format`` and ``rate_scale``.
 """
 
 from __future__ import annotations
@@ -24,34 +31,29 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
-from observatory.parse import ParseError
-from observatory.parse.funding_csv import FIELDS, clean_text, keyed_rows, typed_operation
+from observatory.parse import Note, ParseError, Rejected
+from observatory.parse.funding_csv import CellRecord, check_options, clean_text, storable, typed_rows, unstorable_cell
 
 RAW_TABLE = "funding_operation"
 
 _MISSING = object()
 
 
-def parse(payload: bytes, options: Mapping[str, Any]) -> Iterator[tuple]:
-    """Yield one ``funding_operation`` tuple per record of the page."""
-    fields = options.get("fields") or {}
-    if not fields:
-        raise ValueError("funding_json options need a 'fields' mapping")
-    unknown = set(fields) - set(FIELDS)
-    if unknown:
-        raise ValueError(f"unknown funding_operation columns in options: {sorted(unknown)}")
+def parse(payload: bytes, options: Mapping[str, Any]) -> Iterator[tuple | Rejected | Note]:
+    """Yield one ``funding_operation`` tuple per readable record of the page, a ``Rejected`` per other record and
+    the notes of the decisions taken."""
+    check_options(options, "fields")
+    fields = options["fields"]
     records = records_at(_load(payload), options.get("records_path"))
-    if records:
-        absent = [field for field, path in fields.items() if all(lookup(r, path) is _MISSING for r in records)]
+    objects = [r for r in records if isinstance(r, dict)]
+    if records and not objects:
+        kind = type(records[0]).__name__
+        raise ParseError(f"no record is an object: record 1 is a {kind}, not an object")
+    if objects:
+        absent = [field for field, path in fields.items() if all(lookup(r, path) is _MISSING for r in objects)]
         if absent:
-            raise ParseError(f"fields {absent} not found in any record; keys of the first: {sorted(records[0])}")
-    yield from keyed_rows(
-        (
-            typed_operation(_cells(record, fields, number), options, f"record {number}")
-            for number, record in enumerate(records, start=1)
-        ),
-        options,
-    )
+            raise ParseError(f"fields {absent} not found in any record; keys of the first: {sorted(objects[0])}")
+    yield from typed_rows((_record(record, fields, number) for number, record in enumerate(records, 1)), options)
 
 
 def _load(payload: bytes) -> Any:
@@ -59,6 +61,23 @@ def _load(payload: bytes) -> Any:
         return json.loads(payload.decode("utf-8-sig"), parse_float=Decimal)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ParseError(f"not a UTF-8 JSON payload: {exc}") from exc
+    except RecursionError as exc:
+        raise ParseError("JSON payload nested too deeply to read") from exc
+
+
+def _json_text(value: Any) -> str:
+    """A record as JSON text again, its numbers as exact as they were written."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return (
+            "{"
+            + ", ".join(f"{json.dumps(str(k), ensure_ascii=False)}: {_json_text(v)}" for k, v in value.items())
+            + "}"
+        )
+    if isinstance(value, list):
+        return "[" + ", ".join(_json_text(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
 
 
 def lookup(value: Any, path: str) -> Any:
@@ -70,19 +89,24 @@ def lookup(value: Any, path: str) -> Any:
     return value
 
 
-def records_at(document: Any, path: str | None) -> list[dict]:
+def records_at(document: Any, path: str | None) -> list[Any]:
     """The records array at ``path`` (the document itself when None); ParseError when it is not one."""
     records = lookup(document, path) if path else document
     if not isinstance(records, list):
         raise ParseError(f"no array of records at {path or 'the top level'!r}")
-    for number, record in enumerate(records, start=1):
-        if not isinstance(record, dict):
-            raise ParseError(f"record {number} is a {type(record).__name__}, not an object")
     return records
 
 
-def _cells(record: dict, fields: Mapping[str, str], number: int) -> dict[str, str | Decimal | None]:
-    """Each configured field's value as text, an exact number or None."""
+def _record(record: Any, fields: Mapping[str, str], number: int) -> CellRecord | Rejected:
+    """The record's configured fields as text, exact numbers or None; a ``Rejected`` for a record that is no
+    object or has a value that is neither text nor a number."""
+    where = f"record {number}"
+    try:
+        raw = storable(_json_text(record))
+    except RecursionError:
+        raw = "(a record nested too deeply to show)"
+    if not isinstance(record, dict):
+        return Rejected(where, f"a {type(record).__name__}, not an object", raw)
     cells: dict[str, str | Decimal | None] = {}
     for field, path in fields.items():
         value = lookup(record, path)
@@ -90,7 +114,12 @@ def _cells(record: dict, fields: Mapping[str, str], number: int) -> dict[str, st
             cells[field] = None
         elif isinstance(value, bool) or not isinstance(value, str | int | Decimal):
             kind = type(value).__name__
-            raise ParseError(f"record {number}, field {field!r} ({path}): a {kind} is not text or a number")
+            return Rejected(where, f"field {field!r} ({path}): a {kind} is not text or a number", raw)
+        elif isinstance(value, str):
+            cells[field] = clean_text(value)
+        elif field == "amount":
+            cells[field] = Decimal(value)
         else:
-            cells[field] = clean_text(value) if isinstance(value, str) else Decimal(value)
-    return cells
+            cells[field] = format(Decimal(value), "f")
+    unstorable = unstorable_cell(cells)
+    return Rejected(where, unstorable, raw) if unstorable else CellRecord(where, raw, cells)

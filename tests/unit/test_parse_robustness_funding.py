@@ -1,0 +1,182 @@
+"""Beneficiary lists as found in the wild, mutated: funding_csv and funding_json yield rows (or Rejected/Note records)
+or raise ParseError, nothing else (hypothesis: byte flips, truncation, lost and doubled lines, stray bytes, another
+encoding, random bytes). The originals are the shaped fixtures and the demo's sample files, with their options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from observatory.config.registry import load_registry
+from observatory.parse import Note, ParseError, Rejected, funding_csv, funding_json
+
+PROJECT = Path(__file__).resolve().parents[2]
+FIXTURES = PROJECT / "tests" / "fixtures" / "funding"
+SAMPLES = PROJECT / "sample_data" / "funding"
+
+_GERMAN = {
+    "beneficiary_name": "Name des Begünstigten",
+    "operation_title": "Bezeichnung des Vorhabens",
+    "start_date": "Datum des Beginns",
+    "end_date": "Datum des Endes",
+    "amount": "Gesamtbetrag förderfähiger Ausgaben",
+    "cofinancing_rate": "Kofinanzierungssatz",
+    "location_name": "PLZ Begünstigter",
+}
+FIXTURE_OPTIONS: dict[str, dict[str, Any]] = {
+    "esf_berlin_shape.csv": {
+        "columns": {**_GERMAN, "operation_summary": "Zusammenfassung des Vorhabens", "location_code": "Land"},
+        "currency": "EUR",
+        "country_code": "DE",
+        "decimal": ",",
+        "date_format": "%d.%m.%Y",
+        "default_city": "Berlin",
+    },
+    "esif_luxembourg_shape.csv": {
+        "columns": {
+            "fund": "fonds",
+            "start_date": "start_date",
+            "end_date": "end_date",
+            "amount": "eu_amount",
+            "cofinancing_rate": "co_financing",
+            "operation_title": "title",
+            "location_name": "commune(s)",
+            "beneficiary_name": "porteur_de_projet",
+        },
+        "currency": "EUR",
+        "country_code": "LU",
+        "year_only_dates": True,
+    },
+    "erdf_ireland_counties_shape.csv": {
+        "columns": {
+            "beneficiary_name": "Beneficiary Name",
+            "start_date": "Operation Start Date",
+            "end_date": "Operation End Date",
+            "amount": "Total Eligible Expenditure",
+            "cofinancing_rate": "EU Co-financing Rate",
+            "location_name": "County",
+        },
+        "country_code": "IE",
+        "location_type": "region",
+    },
+    "feder_nord_pas_de_calais_shape.csv": {
+        "columns": {
+            "beneficiary_name": "Bénéficiaire",
+            "start_date": "Date de début",
+            "end_date": "Date de fin",
+            "amount": "Coût total éligible",
+            "cofinancing_rate": "Taux UE",
+            "location_name": "Région",
+        },
+        "delimiter": ";",
+        "country_code": "FR",
+    },
+    "esf_nrw_wild_cells_shape.csv": {"columns": _GERMAN, "country_code": "DE", "location_type": "postcode"},
+    "cohesion_socrata_page1.json": {
+        "fields": {
+            "beneficiary_name": "beneficiary_name",
+            "start_date": "operation_start_date",
+            "amount": "total_eligible_expenditure",
+            "cofinancing_rate": "eu_co_financing_rate",
+            "location_name": "location",
+        },
+        "country_code": "IT",
+    },
+    "amif_api_page1.json": {
+        "records_path": "data",
+        "fields": {
+            "beneficiary_name": "attributes.beneficiary",
+            "start_date": "attributes.start",
+            "end_date": "attributes.end",
+            "amount": "attributes.union_contribution",
+            "cofinancing_rate": "attributes.cofinancing",
+            "location_name": "attributes.municipality",
+        },
+        "country_code": "GR",
+    },
+}
+FIXTURE_OPTIONS["cohesion_socrata_page2.json"] = FIXTURE_OPTIONS["cohesion_socrata_page1.json"]
+FIXTURE_OPTIONS["amif_api_page2.json"] = FIXTURE_OPTIONS["amif_api_page1.json"]
+
+
+def _sample_options() -> dict[Path, dict[str, Any]]:
+    """The demo's funding files with the options their registry entries give them."""
+    options = {}
+    for source in load_registry(PROJECT / "sources.yml").sources.values():
+        if source.kind == "funding":
+            for name in (*source.urls, *source.paths):
+                path = SAMPLES / name.split("/funding/", 1)[-1]
+                if path.is_file():
+                    options[path] = source.parse
+    return options
+
+
+ORIGINALS: dict[Path, dict[str, Any]] = {
+    **{FIXTURES / name: options for name, options in FIXTURE_OPTIONS.items()},
+    **_sample_options(),
+}
+CSV = sorted(path for path in ORIGINALS if path.suffix == ".csv")
+JSON = sorted(path for path in ORIGINALS if path.suffix == ".json")
+
+
+def test_every_fixture_and_sample_is_mutated() -> None:
+    found = {*FIXTURES.glob("*.csv"), *FIXTURES.glob("*.json"), *SAMPLES.glob("*.csv")}
+    assert found <= set(ORIGINALS), sorted(found - set(ORIGINALS))
+    assert SAMPLES / "cohesiondata" / "resource" / "557j-pmg8.json" in ORIGINALS
+    assert len(CSV) >= 8 and len(JSON) >= 5
+
+
+@st.composite
+def mutated(draw: st.DrawFn, originals: list[Path]) -> tuple[bytes, dict[str, Any]]:
+    path = draw(st.sampled_from(originals))
+    payload = bytearray(path.read_bytes()[:20_000])
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["flip", "truncate", "drop_line", "double_line", "insert", "reencode"]))
+        if not payload:
+            break
+        at = draw(st.integers(0, len(payload) - 1))
+        if kind == "flip":
+            payload[at] ^= 1 << draw(st.integers(0, 7))
+        elif kind == "truncate":
+            del payload[at:]
+        elif kind in ("drop_line", "double_line"):
+            lines = bytes(payload).split(b"\n")
+            index = draw(st.integers(0, len(lines) - 1))
+            lines[index : index + 1] = [] if kind == "drop_line" else [lines[index]] * 2
+            payload = bytearray(b"\n".join(lines))
+        elif kind == "insert":
+            payload[at:at] = draw(st.binary(min_size=1, max_size=16))
+        else:
+            text = bytes(payload).decode("utf-8", errors="replace")
+            payload = bytearray(text.encode(draw(st.sampled_from(["cp1250", "cp1252", "cp1253"])), errors="replace"))
+    return bytes(payload), ORIGINALS[path]
+
+
+def only_rows_or_parse_error(parser, payload: bytes, options: dict[str, Any]) -> None:
+    try:
+        for parsed in parser.parse(payload, options):
+            assert isinstance(parsed, tuple | Rejected | Note), type(parsed)
+    except ParseError:
+        pass
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=mutated(CSV))
+def test_funding_csv_on_mutated_lists(case: tuple[bytes, dict[str, Any]]) -> None:
+    only_rows_or_parse_error(funding_csv, *case)
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=mutated(JSON))
+def test_funding_json_on_mutated_pages(case: tuple[bytes, dict[str, Any]]) -> None:
+    only_rows_or_parse_error(funding_json, *case)
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(payload=st.binary(max_size=2_000), path=st.sampled_from(CSV + JSON))
+def test_funding_parsers_on_random_bytes(payload: bytes, path: Path) -> None:
+    parser = funding_json if path.suffix == ".json" else funding_csv
+    only_rows_or_parse_error(parser, payload, ORIGINALS[path])
