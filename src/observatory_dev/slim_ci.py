@@ -44,7 +44,17 @@ def export_project(ref: str, destination: Path, repository: Path | None = None) 
     if archive.returncode != 0:
         raise RuntimeError(f"git archive {ref} dbt_project: {archive.stderr.decode(errors='replace').strip()}")
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-        tar.extractall(destination, filter="data")
+        if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4
+            tar.extractall(destination, filter="data")
+        else:  # Debian's 3.11.2: keep to what the data filter allows of a git archive, plain files and folders
+            members = [
+                member
+                for member in tar.getmembers()
+                if (member.isfile() or member.isdir())
+                and not member.name.startswith("/")
+                and ".." not in Path(member.name).parts
+            ]
+            tar.extractall(destination, members=members)
     return destination / "dbt_project"
 
 
