@@ -26,6 +26,7 @@ from observatory.config.settings import Settings
 from observatory.landing import Landed, LandingZone, log_failed_fetch
 from observatory.parse import Note, ParseError, Rejected, parser_for
 from observatory.parse.arrays import ArrayBatch
+from observatory.parse.compression import decompressed
 from observatory.quality.gate import QualityGateFailed, gate_batch
 from observatory.warehouse import connection
 from observatory.warehouse.bootstrap import ensure_warehouse_schema
@@ -170,7 +171,7 @@ def _same_dataset_updated(conn: psycopg.Connection, source: Source, item: Landed
     if not hasattr(parser, "dataset_updated"):
         return False
     try:
-        updated = parser.dataset_updated(zone.read(source.source_id, item.content_sha256))
+        updated = parser.dataset_updated(decompressed(zone.read(source.source_id, item.content_sha256)))
     except ParseError:
         return False  # the stage step reports it
     published = conn.execute(
@@ -191,7 +192,11 @@ def _payloads(
         options = {**source.parse, "resource_name": item["resource_name"], "media_type": item.get("media_type")}
         if logical_date is not None:
             options.setdefault("logical_date", logical_date.date().isoformat())
-        yield item, zone.read(source.source_id, item["content_sha256"]), options
+        try:  # gzip is recognised by its magic bytes, whatever the server said (Eurostat's compressed=true)
+            payload = decompressed(zone.read(source.source_id, item["content_sha256"]))
+        except ParseError as exc:
+            raise ParseError(f"{source.source_id}: {item['resource']}: {exc}") from exc
+        yield item, payload, options
 
 
 @dataclass

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import zlib
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from observatory.parse import ParseError, eurostat_tsv
+from observatory.parse import Note, ParseError, Rejected, eurostat_tsv, sdmx_csv
 from observatory.warehouse.raw_tables import RAW_TABLES
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_data/eurostat"
@@ -58,6 +60,7 @@ def test_ergan_values_and_flags(ergan: list[tuple]) -> None:
         "2021",
         70.4,
         "b",
+        None,
         None,
     )
     assert rows["F", "EU27_2020_FOR", "AT", "2015"][4:6] == (69.3, None)
@@ -134,12 +137,104 @@ SDMX_CSV = (
 def test_sdmx_csv() -> None:
     dims = '{"citizen":"NAT","freq":"A","unit":"PC"}'
     assert _rows(SDMX_CSV) == [
-        ("lfsa_ergan", dims, "AT", "2021", 73.8, "b", None),
-        ("lfsa_ergan", dims, "BA", "2021", None, "bu", None),
-        ("lfsa_ergan", dims, "BE", "2021", 0.0, None, None),
+        ("lfsa_ergan", dims, "AT", "2021", 73.8, "b", None, None),
+        ("lfsa_ergan", dims, "BA", "2021", None, "bu", None, None),
+        ("lfsa_ergan", dims, "BE", "2021", 0.0, None, None, None),
     ]
 
 
-def test_sdmx_csv_malformed_line() -> None:
-    with pytest.raises(ParseError, match="line 3: expected 9 fields, found 8"):
-        _rows(SDMX_CSV.replace(b"BA,2021,,bu", b"BA,2021,bu"))
+def test_sdmx_csv_malformed_line() -> None:  # one bad record is rejected, the others still load
+    rows = _rows(SDMX_CSV.replace(b"BA,2021,,bu", b"BA,2021,bu"))
+    assert rows[1] == Rejected(
+        "line 3", "expected 9 fields, found 8", "ESTAT:LFSA_ERGAN(1.0),22/09/26 23:00:00,A,PC,NAT,BA,2021,bu"
+    )
+    assert [row[2] for row in rows if isinstance(row, tuple)] == ["AT", "BE"]
+
+
+# --- edat_lfs_9912 (real, tests/fixtures), gzip, SDMX-CSV handed to sdmx_csv, city datasets ----------------------
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures/eurostat"
+EDAT = FIXTURES / "estat_edat_lfs_9912_filtered1.tsv"
+CITIES_SDMX = FIXTURES / "estat_urb_cpopcb_sdmxcsv2_labels.csv"
+
+
+@pytest.fixture(scope="module")
+def edat() -> list[tuple]:
+    return _rows(EDAT.read_bytes(), "edat_lfs_9912")
+
+
+def _edat_key(row: tuple) -> tuple[str, ...]:
+    dims = json.loads(row[1])
+    return dims["sex"], dims["isced11"], dims["c_birth"], dims["age"], row[2], row[3]
+
+
+def test_edat_lfs_9912_counts(edat: list[tuple]) -> None:
+    lines = EDAT.read_text(encoding="utf-8").splitlines()[1:]
+    cells = [cell.strip() for line in lines for cell in line.split("\t")[1:]]
+    values = sum(1 for cell in cells if not cell.startswith(":"))
+    flagged_missing = sum(1 for cell in cells if cell.startswith(":") and cell != ":")
+    assert (len(lines), values, flagged_missing) == (5994, 48688, 7700)  # SOURCES.md's 56,388 non-missing cells
+    assert len(edat) == values + flagged_missing == len({_edat_key(row) for row in edat})
+    assert sum(row[4] is None for row in edat) == flagged_missing
+    assert {row[0] for row in edat} == {"edat_lfs_9912"}
+    assert {row[3] for row in edat} == YEARS
+    assert {json.loads(row[1])["isced11"] for row in edat} == {"ED0-2", "ED3_4", "ED5-8"}
+    assert set(Counter(row[5] for row in edat)) == {None, "b", "u", "bu"}
+    assert {row[6:] for row in edat} == {(None, None)}  # no dataset_updated, no confidentiality in TSV
+
+
+def test_edat_lfs_9912_values(edat: list[tuple]) -> None:
+    rows = {_edat_key(row): row for row in edat}
+    at = ("F", "ED0-2", "EU27_2020_FOR", "Y15-24", "AT")
+    assert rows[*at, "2015"] == (
+        "edat_lfs_9912",
+        '{"age":"Y15-24","c_birth":"EU27_2020_FOR","freq":"A","isced11":"ED0-2","sex":"F","unit":"PC"}',
+        "AT",
+        "2015",
+        34.4,
+        None,
+        None,
+        None,
+    )
+    assert rows[*at, "2021"][4:6] == (43.3, "b")
+    ba = ("F", "ED0-2", "EU27_2020_FOR", "Y15-24", "BA")
+    assert rows[*ba, "2021"][4:6] == (38.4, "u")
+    assert rows[*ba, "2022"][4:6] == (None, "u")
+    assert (*ba, "2015") not in rows  # ': ' without a flag
+    assert rows["F", "ED0-2", "EU27_2020_FOR", "Y15-24", "BG", "2019"][4:6] == (None, "bu")
+    fr = ("T", "ED5-8", "NEU27_2020_FOR", "Y25-64", "FR")
+    assert [rows[*fr, str(year)][4] for year in range(2015, 2025)] == [
+        *(30.7, 30.1, 31.0, 32.1, 32.8, 35.4, 35.1, 36.5, 36.8, 37.9)
+    ]
+    assert rows[*fr, "2021"][5] == "b"
+    assert ("T", "ED5-8", "NEU27_2020_FOR", "Y25-64", "DE", "2015") not in rows
+
+
+def test_gzip_payload_gives_the_same_rows(edat: list[tuple]) -> None:
+    assert _rows(gzip.compress(EDAT.read_bytes()), "edat_lfs_9912") == edat
+
+
+def test_gzip_bomb_is_cut_off_at_the_download_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    bomb = b"".join(packer.compress(bytes(1024 * 1024)) for _ in range(200)) + packer.flush()  # 200 MiB of zeros
+    monkeypatch.setenv("OBSERVATORY_MAX_DOWNLOAD_BYTES", str(1024 * 1024))
+    with pytest.raises(ParseError, match="gzip payload decompresses to more than 1048576 bytes"):
+        eurostat_tsv.parse(bomb, {"dataset_code": "x"})
+
+
+def test_sdmx_csv_2_is_read_by_sdmx_csv() -> None:
+    payload = CITIES_SDMX.read_bytes()
+    rows = _rows(payload)
+    assert rows == [row for row in sdmx_csv.parse(payload, {"dataset_code": "lfsa_ergan"})]
+    assert len([row for row in rows if isinstance(row, tuple)]) == 4245
+    assert {row[0] for row in eurostat_tsv.parse(payload, {}) if isinstance(row, tuple)} == {"urb_cpopcb"}
+
+
+def test_city_dataset_tsv_reads_cities_as_geo() -> None:
+    payload = b"freq,indic_ur,cities\\TIME_PERIOD\t2020 \t2021 \nA,DE2009V,DE004C\t277600 e\t16000 e\n"
+    parsed = list(eurostat_tsv.parse(payload, {"dataset_code": "urb_cpopcb"}))
+    assert parsed == [
+        Note("dimension cities", "read as the geo dimension (no 'geo')"),
+        ("urb_cpopcb", '{"freq":"A","indic_ur":"DE2009V"}', "DE004C", "2020", 277600.0, "e", None, None),
+        ("urb_cpopcb", '{"freq":"A","indic_ur":"DE2009V"}', "DE004C", "2021", 16000.0, "e", None, None),
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import itertools
 import json
 import math
@@ -102,9 +103,9 @@ def _cube(**overrides: Any) -> dict[str, Any]:
 def test_dense_cube_rows() -> None:
     rows = _rows(_cube())
     assert rows[:3] == [
-        ("demo", '{"sex":"F"}', "DE", "2020", 1.0, None, datetime(2024, 3, 1, tzinfo=UTC)),
-        ("demo", '{"sex":"F"}', "DE", "2021", 0.0, None, datetime(2024, 3, 1, tzinfo=UTC)),
-        ("demo", '{"sex":"F"}', "DE", "2022", None, "c", datetime(2024, 3, 1, tzinfo=UTC)),
+        ("demo", '{"sex":"F"}', "DE", "2020", 1.0, None, datetime(2024, 3, 1, tzinfo=UTC), None),
+        ("demo", '{"sex":"F"}', "DE", "2021", 0.0, None, datetime(2024, 3, 1, tzinfo=UTC), None),
+        ("demo", '{"sex":"F"}', "DE", "2022", None, "c", datetime(2024, 3, 1, tzinfo=UTC), None),
     ]
     assert len(rows) == 11  # the null cell at flat index 4 has no flag: skipped
     assert rows[-1][1:6] == ('{"sex":"M"}', "FR", "2022", 12.5, None)
@@ -304,3 +305,114 @@ def test_bulk_path_agrees_with_parse_on_dense_and_sparse_cubes(
 ) -> None:
     dense, sparse, _ = cube
     assert _array_rows(dense) == _array_rows(sparse) == _rows(dense)
+
+
+# --- JSON-stat 2.0 from other publishers, gzip --------------------------------------------------------------
+
+
+def _both(doc: dict[str, Any], **options: Any) -> list[tuple]:
+    """The rows of ``parse``, checked equal to those of the bulk path."""
+    rows = _rows(doc, **options)
+    assert _array_rows(doc, **options) == rows
+    return rows
+
+
+def test_one_element_status_array_applies_to_every_cell() -> None:
+    rows = _both(_cube(status=["e"]))
+    assert rows == _rows(_cube(status="e"))
+    assert len(rows) == 10 and {row[5] for row in rows} == {"e"}
+    assert len(_both(_cube(status=[None]))) == 10  # no flag at all: the two null cells are skipped
+    single = _cube(id=["geo", "time"], size=[1, 1], value=[None], status=["c"])
+    single["dimension"] = {"geo": {"category": {"index": ["DE"]}}, "time": {"category": {"index": ["2020"]}}}
+    assert [row[2:6] for row in _both(single)] == [("DE", "2020", None, "c")]  # one cell: its own flag
+    with pytest.raises(ParseError, match="status at flat index 0 is 3, not a string"):
+        _rows(_cube(status=[3]))
+
+
+def test_sizes_given_as_strings() -> None:
+    assert _both(_cube(size=["2", "2", "3"])) == _rows(_cube())
+    for bad in (["2", "2", "three"], ["2", "2", "-3"], ["2", "2", "3.0"], ["2", "2", ""]):
+        with pytest.raises(ParseError, match="size of dimension 'time' is"):
+            _rows(_cube(size=bad))
+
+
+def _no_geo_cube() -> dict[str, Any]:
+    """A Statistics Norway-style cube: no geo dimension, time called ``Tid`` and found by ``role``."""
+    return {
+        "version": "2.0",
+        "class": "dataset",
+        "label": "Immigrants by reason for immigration",
+        "id": ["Grunn", "ContentsCode", "Tid"],
+        "size": ["2", "1", "3"],
+        "role": {"time": ["Tid"], "metric": ["ContentsCode"]},
+        "dimension": {
+            "Grunn": {"category": {"index": {"ARB": 0, "FAMI": 1}}},
+            "ContentsCode": {"category": {"index": {"Innvandringer": 0}}},
+            "Tid": {"category": {"index": {"2021": 0, "2022": 1, "2023": 2}}},
+        },
+        "value": [15800, 21600, None, 11000, 12100, 13400],
+        "status": ["p"],
+    }
+
+
+def test_cube_without_geo_dimension_loads_with_a_constant_geo() -> None:
+    rows = _both(_no_geo_cube(), geo="NO", dataset_code="ssb_07113")
+    assert rows[0] == (
+        "ssb_07113",
+        '{"ContentsCode":"Innvandringer","Grunn":"ARB"}',
+        "NO",
+        "2021",
+        15800.0,
+        "p",
+        None,
+        None,
+    )
+    assert len(rows) == 5 and {row[2] for row in rows} == {"NO"}
+    assert [row[3] for row in rows] == ["2021", "2022", "2021", "2022", "2023"]
+
+
+def test_cube_without_geo_dimension_needs_the_geo_option() -> None:
+    message = "no geo dimension 'geo' among ['Grunn', 'ContentsCode', 'Tid']: set the geo_dimension option, or the geo"
+    with pytest.raises(ParseError, match=re.escape(message)):
+        _rows(_no_geo_cube(), dataset_code="x")
+    with pytest.raises(ParseError, match=re.escape(message)):
+        jsonstat.parse_arrays(json.dumps(_no_geo_cube()).encode(), {"dataset_code": "x"})
+    with pytest.raises(ParseError, match="quote the code"):  # YAML reads `geo: NO` as false
+        _rows(_no_geo_cube(), dataset_code="x", geo=False)
+    with pytest.raises(ParseError, match="the geo option is ''"):
+        _rows(_no_geo_cube(), dataset_code="x", geo="")
+    with pytest.raises(ParseError, match="constant geo 'NO', but the cube has a geo dimension 'geo'"):
+        _rows(_cube(), geo="NO")
+
+
+def test_geo_and_time_dimensions_found_by_role() -> None:
+    cube = _no_geo_cube()
+    cube["id"][1] = "Region"
+    cube["dimension"]["Region"] = cube["dimension"].pop("ContentsCode")
+    cube["role"]["geo"] = ["Region"]
+    rows = _both(cube, dataset_code="x")
+    assert rows[0][1:4] == ('{"Grunn":"ARB"}', "Innvandringer", "2021")
+    cube["role"] = {"time": ["Tid", "Grunn"]}
+    with pytest.raises(ParseError, match="no time dimension 'time'"):
+        _rows(cube, dataset_code="x", geo="NO")
+
+
+def test_city_cube_reads_cities_as_geo() -> None:
+    cube = _cube(id=["sex", "cities", "time"])
+    cube["dimension"]["cities"] = cube["dimension"].pop("geo")
+    assert [row[2] for row in _both(cube)][:4] == ["DE", "DE", "DE", "FR"]
+
+
+def test_gzip_payload() -> None:
+    payload = POP1CTZ.read_bytes()
+    packed = gzip.compress(payload)
+    assert _rows(packed) == _rows(payload)
+    assert _array_rows(packed) == _rows(payload)
+    assert jsonstat.dataset_updated(packed) == datetime(2026, 9, 22, 21, 0, tzinfo=UTC)
+    with pytest.raises(ParseError, match="gzip payload is truncated"):
+        jsonstat.parse(packed[:-100], {})
+
+
+def test_confidentiality_is_null(pop1ctz: dict[tuple[str, str], tuple]) -> None:
+    assert {row[7] for row in pop1ctz.values()} == {None}
+    assert jsonstat.parse_arrays(POP1CTZ.read_bytes(), {}).constants["confidentiality"] is None

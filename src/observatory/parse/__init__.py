@@ -20,6 +20,7 @@ from types import ModuleType
 FORMATS: dict[str, str] = {
     "jsonstat": "eurostat_observation",
     "eurostat_tsv": "eurostat_observation",
+    "sdmx_csv": "eurostat_observation",
     "document": "report_document",
     "funding_csv": "funding_operation",
     "funding_json": "funding_operation",

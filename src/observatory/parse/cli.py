@@ -18,6 +18,7 @@ import orjson
 import yaml
 
 from observatory.parse import Note, ParseError, Rejected, parser_for
+from observatory.parse.compression import decompressed
 from observatory.warehouse.raw_tables import RAW_TABLES
 
 
@@ -41,7 +42,7 @@ def run(format_name: str, path: str, pairs: Sequence[str], out: TextIO | None = 
     json_columns = {name for name, pg_type in table.columns if pg_type == "jsonb"}
     rows = rejected = 0
     try:
-        payload = file.read_bytes()
+        payload = decompressed(file.read_bytes())
         for parsed in parser.parse(payload, options):
             if isinstance(parsed, Rejected):
                 rejected += 1

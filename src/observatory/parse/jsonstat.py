@@ -10,9 +10,17 @@ Two outputs of the same rows: ``parse`` yields tuples, one cell at a time (the r
 with geo, time, flags and the other dimensions' JSON as codes into small dictionaries, so that the server
 parses each distinct JSON once rather than once per row.
 
+Other publishers' JSON-stat 2.0 is read too: a one-element ``status`` array applies to every cell (like a
+``status`` string), ``size`` may be given as strings of digits, and the geo and time dimensions are found by
+``role`` when they are not called ``geo`` and ``time``. A cube without a geographic dimension loads when the
+options name a constant geo code (``geo``), which then goes in every row's ``geo``. A gzip payload is
+decompressed first (``observatory.parse.compression``).
+
 Options: ``dataset_code`` (default: ``extension.id`` lower-cased, e.g. ``migr_pop1ctz``; the
-``label`` is a title, not a code, so it is never used), ``geo_dimension`` (default ``geo``),
-``time_dimension`` (default ``time``).
+``label`` is a title, not a code, so it is never used), ``geo_dimension`` (default ``geo``, else the one
+dimension of ``role.geo``, else ``cities``), ``time_dimension`` (default ``time``, else the one dimension of
+``role.time``), ``geo`` (a constant geo code for a cube without a geo dimension; an error if it has one).
+``confidentiality`` is always None (JSON-stat has no such attribute).
 """
 
 from __future__ import annotations
@@ -28,6 +36,8 @@ import orjson
 
 from observatory.parse import ParseError
 from observatory.parse.arrays import ArrayBatch
+from observatory.parse.compression import decompressed
+from observatory.parse.sdmx_csv import GEO_CANDIDATES
 
 RAW_TABLE = "eurostat_observation"
 
@@ -41,7 +51,8 @@ class _Cube:
     ids: list[str]
     sizes: list[int]
     codes: list[list[str]]
-    geo: str
+    geo: str | None  # the geo dimension; None when every row has the constant ``geo_code``
+    geo_code: str | None
     time: str
     dataset_code: str
     updated: datetime | None
@@ -76,11 +87,59 @@ def dataset_updated(payload: bytes) -> datetime | None:
 def _cube(doc: dict[str, Any], options: Mapping[str, Any]) -> _Cube:
     ids, sizes = _shape(doc)
     codes = [_category_codes(doc["dimension"], dim, size) for dim, size in zip(ids, sizes, strict=True)]
-    geo, time = options.get("geo_dimension", "geo"), options.get("time_dimension", "time")
-    for role, dim in (("geo", geo), ("time", time)):
-        if dim not in ids:
-            raise ParseError(f"JSON-stat: no {role} dimension {dim!r} among {ids!r}")
-    return _Cube(ids, sizes, codes, geo, time, _dataset_code(doc, options), _updated(doc.get("updated")))
+    time = _time_dimension(doc, ids, options)
+    geo, geo_code = _geo_dimension(doc, ids, options)
+    if geo == time:
+        raise ParseError(f"JSON-stat: dimension {geo!r} cannot be both the geo and the time dimension")
+    updated = _updated(doc.get("updated"))
+    return _Cube(ids, sizes, codes, geo, geo_code, time, _dataset_code(doc, options), updated)
+
+
+def _time_dimension(doc: dict[str, Any], ids: list[str], options: Mapping[str, Any]) -> str:
+    """The ``time_dimension`` option, else ``time``, else the one dimension ``role.time`` names."""
+    if options.get("time_dimension"):
+        named = str(options["time_dimension"])
+        if named not in ids:
+            raise ParseError(f"JSON-stat: no time dimension {named!r} among {ids!r}")
+        return named
+    found = "time" if "time" in ids else _by_role(doc, ids, "time")
+    if found is None:
+        raise ParseError(f"JSON-stat: no time dimension 'time' among {ids!r}: set the time_dimension option")
+    return found
+
+
+def _geo_dimension(doc: dict[str, Any], ids: list[str], options: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """(geo dimension, None), or (None, the ``geo`` option's constant code) for a cube without a geo dimension."""
+    named = str(options["geo_dimension"]) if options.get("geo_dimension") else None
+    if named:
+        found = named if named in ids else None
+    elif "geo" in ids:
+        found = "geo"
+    else:
+        found = _by_role(doc, ids, "geo") or next((dim for dim in GEO_CANDIDATES if dim in ids), None)
+    constant = options.get("geo")
+    if constant is None:
+        if found is None:
+            raise ParseError(
+                f"JSON-stat: no geo dimension {named or 'geo'!r} among {ids!r}: set the geo_dimension option, "
+                "or the geo option to a constant geo code"
+            )
+        return found, None
+    if not isinstance(constant, str) or not constant.strip():
+        hint = ' (YAML reads an unquoted NO as false: quote the code, geo: "NO")' if isinstance(constant, bool) else ""
+        raise ParseError(f"JSON-stat: the geo option is {constant!r}, not a geo code{hint}")
+    if found is not None:
+        raise ParseError(
+            f"JSON-stat: the geo option names a constant geo {constant!r}, but the cube has a geo dimension {found!r}"
+        )
+    return None, constant.strip()
+
+
+def _by_role(doc: dict[str, Any], ids: list[str], role: str) -> str | None:
+    """The one dimension of ``ids`` that ``role.<role>`` names, if it names exactly one."""
+    named = doc.get("role", {}).get(role) if isinstance(doc.get("role"), dict) else None
+    found = [dim for dim in named if isinstance(dim, str) and dim in ids] if isinstance(named, list) else []
+    return found[0] if len(found) == 1 else None
 
 
 def _rows(
@@ -91,12 +150,12 @@ def _rows(
 ) -> Iterator[tuple]:
     for index, value, flag in cells:
         dimensions, geo, time_period = decoder(index)
-        yield dataset_code, dimensions, geo, time_period, value, flag, updated
+        yield dataset_code, dimensions, geo, time_period, value, flag, updated, None
 
 
 def _load(payload: bytes) -> dict[str, Any]:
     try:
-        doc = orjson.loads(payload)
+        doc = orjson.loads(decompressed(payload))
     except orjson.JSONDecodeError as exc:
         raise ParseError(f"JSON-stat: invalid JSON: {exc}") from exc
     if not isinstance(doc, dict):
@@ -122,14 +181,18 @@ def _shape(doc: dict[str, Any]) -> tuple[list[str], list[int]]:
         raise ParseError(f"JSON-stat: 'id' and 'size' must be lists of equal length, got {ids!r} / {sizes!r}")
     if not isinstance(dimension, dict):
         raise ParseError("JSON-stat: 'dimension' object missing")
-    if len(set(ids)) != len(ids):
-        raise ParseError(f"JSON-stat: duplicate dimension in 'id' {ids!r}")
+    if not all(isinstance(dim, str) for dim in ids) or len(set(ids)) != len(ids):
+        raise ParseError(f"JSON-stat: 'id' {ids!r} is not a list of distinct dimension names")
+    counts = []
     for dim, size in zip(ids, sizes, strict=True):
         if not isinstance(dim, str) or dim not in dimension:
             raise ParseError(f"JSON-stat: dimension {dim!r} listed in 'id' is not described in 'dimension'")
+        if isinstance(size, str) and size.strip().isascii() and size.strip().isdigit():
+            size = int(size)  # some publishers write "size": ["1", "287"]
         if type(size) is not int or size < 0:
             raise ParseError(f"JSON-stat: size of dimension {dim!r} is {size!r}, not a count")
-    return ids, sizes
+        counts.append(size)
+    return ids, counts
 
 
 def _category_codes(dimension: dict[str, Any], dim: str, size: int) -> list[str]:
@@ -158,7 +221,8 @@ class _Decoder:
     def __init__(self, cube: _Cube) -> None:
         strides = [math.prod(cube.sizes[axis + 1 :]) for axis in range(len(cube.sizes))]
         axes = [(dim, strides[axis], cube.sizes[axis], cube.codes[axis]) for axis, dim in enumerate(cube.ids)]
-        self._geo = axes[cube.ids.index(cube.geo)]
+        constant = ("", 1, 1, [cube.geo_code or ""])  # no geo dimension: position 0 of one code everywhere
+        self._geo = axes[cube.ids.index(cube.geo)] if cube.geo is not None else constant
         self._time = axes[cube.ids.index(cube.time)]
         self._others = [axis for axis in axes if axis[0] not in (cube.geo, cube.time)]
         self._json: dict[int, str] = {}
@@ -183,6 +247,7 @@ def _dimensions_json(dimensions: dict[str, str]) -> str:
 
 def _flags(status: Any, ncells: int) -> Flags:
     """Normalise ``status`` (absent, one string for all cells, dense array or sparse object)."""
+    status = _one_for_all(status, ncells)
     if status is None:
         return {}, None
     if isinstance(status, str):
@@ -202,6 +267,15 @@ def _flags(status: Any, ncells: int) -> Flags:
         if flag:
             flags[index] = flag
     return flags, None
+
+
+def _one_for_all(status: Any, ncells: int) -> Any:
+    """A one-element ``status`` array of a cube with more (or no) cells is the flag of every cell, like a string."""
+    if not (isinstance(status, list) and len(status) == 1 and ncells != 1):
+        return status
+    if status[0] is not None and not isinstance(status[0], str):
+        raise ParseError(f"JSON-stat: status at flat index 0 is {status[0]!r}, not a string")
+    return status[0]
 
 
 def _cells(values: Any, flags: Flags, ncells: int) -> Iterator[tuple[int, float | None, str | None]]:
@@ -297,25 +371,29 @@ class _CellArrays:
 def _array_batch(cube: _Cube, cells: _CellArrays, parts: int) -> ArrayBatch:
     """Geo, time, flags and the other dimensions' combination as codes into dictionaries; values as is."""
     strides = [math.prod(cube.sizes[axis + 1 :]) for axis in range(len(cube.sizes))]
-    geo_axis, time_axis = cube.ids.index(cube.geo), cube.ids.index(cube.time)
-    geo = cells.index // strides[geo_axis] % cube.sizes[geo_axis]
+    time_axis = cube.ids.index(cube.time)
     time = cells.index // strides[time_axis] % cube.sizes[time_axis]
-    rest = cells.index - geo * strides[geo_axis] - time * strides[time_axis]  # flat index at geo = time = 0
+    rest = cells.index - time * strides[time_axis]  # flat index at geo = time = 0
+    constants = {"dataset_code": cube.dataset_code, "dataset_updated": cube.updated, "confidentiality": None}
+    dictionaries = {"time_period": cube.codes[time_axis], "flags": cells.labels}
+    by_geo = {}
+    if cube.geo is None:
+        constants["geo"] = cube.geo_code
+    else:
+        geo_axis = cube.ids.index(cube.geo)
+        by_geo["geo"] = geo = cells.index // strides[geo_axis] % cube.sizes[geo_axis]
+        rest = rest - geo * strides[geo_axis]
+        dictionaries["geo"] = cube.codes[geo_axis]
     combos, present = _compact(rest, cube.ncells)
     decoder = _Decoder(cube)
-    columns = {"dimensions": combos, "geo": geo, "time_period": time, "value": cells.values, "flags": cells.flags}
+    columns = {"dimensions": combos, **by_geo, "time_period": time, "value": cells.values, "flags": cells.flags}
     bounds = np.linspace(0, cells.index.size, max(1, min(parts, cells.index.size)) + 1, dtype=np.int64)
     slices = zip(bounds[:-1], bounds[1:], strict=True)
     return ArrayBatch(
         columns=tuple(columns),
         parts=[[array[start:stop] for array in columns.values()] for start, stop in slices],
-        dictionaries={
-            "dimensions": [decoder(int(index))[0] for index in present],
-            "geo": cube.codes[geo_axis],
-            "time_period": cube.codes[time_axis],
-            "flags": cells.labels,
-        },
-        constants={"dataset_code": cube.dataset_code, "dataset_updated": cube.updated},
+        dictionaries={"dimensions": [decoder(int(index))[0] for index in present], **dictionaries},
+        constants=constants,
     )
 
 
@@ -332,6 +410,7 @@ def _compact(keys: np.ndarray, bound: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _flag_arrays(status: Any, ncells: int) -> _FlagArrays:
     """``status`` (absent, one string, dense array or sparse object) as arrays; the checks of ``_flags``."""
+    status = _one_for_all(status, ncells)
     if status is None or isinstance(status, str):
         none = np.empty(0, np.int64)
         return _FlagArrays(none, none, [status] if status else [], bool(status))

@@ -34,6 +34,7 @@ RAW_TABLES: dict[str, RawTable] = {
                 ("value", "double precision"),  # NULL when the cell is missing (':')
                 ("flags", "text"),  # Eurostat status flags as published ('b', 'bu', ...), NULL if none
                 ("dataset_updated", "timestamptz"),  # the source's 'updated' stamp, NULL if unknown
+                ("confidentiality", "text"),  # SDMX CONF_STATUS as published ('C', 'F', ...), NULL if none or unknown
             ),
             natural_key=("dataset_code", "dimensions", "geo", "time_period"),
         ),

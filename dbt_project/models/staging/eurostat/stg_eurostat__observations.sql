@@ -12,6 +12,7 @@ renamed as (
         time_period,
         value as observation_value,
         flags as observation_flags,
+        confidentiality as observation_confidentiality,
         dataset_updated as dataset_updated_at,
         loaded_at
     from source
