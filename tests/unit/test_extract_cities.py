@@ -167,3 +167,57 @@ def test_unknown_town_after_mayor_of_is_an_unresolved_city():
 def test_all_capital_headings():
     assert cities("MILAN AND TURIN SIGN THE CHARTER") == [("MILAN", "Milan", "IT"), ("TURIN", "Turin", "IT")]
     assert cities("The AMIF and SIG acronyms.") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Riga’s mayor opened the forum.", [("Riga", "Riga", "LV")]),
+        ("Helsinki's integration plan was adopted.", [("Helsinki", "Helsinki", "FI")]),
+        ("Riga's mayor opened the forum.", [("Riga", "Riga", "LV")]),
+        (
+            "Gothenburg’s council and Malmö’s council met.",
+            [("Gothenburg", "Gothenburg", "SE"), ("Malmö", "Malmö", "SE")],
+        ),
+        ("Milan's and Turin's mayors signed.", [("Milan", "Milan", "IT"), ("Turin", "Turin", "IT")]),
+        ("Brussels’ mayor spoke.", [("Brussels", "Brussels", "BE")]),
+        ("HELSINKI’S PLAN FOR NEWCOMERS", [("HELSINKI", "Helsinki", "FI")]),
+        ("Georgia’s capital Tbilisi grew.", [("Tbilisi", "Tbilisi", "GE")]),  # a country's possessive is no city
+        ("St. John's is in Canada.", [("St. John's", "St. John's", "CA")]),  # a name that ends in 's keeps it
+    ],
+)
+def test_possessive_city_names(text, expected):
+    assert cities(text) == expected
+
+
+def test_possessive_of_an_ordinary_word_still_needs_a_place_cue():
+    assert cities("Nice's beaches are long.") == []
+    assert cities("The mayor of Nice's office replied.") == [("Nice", "Nice", "FR")]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Aug 25th 2020BERLIN — The city council met.", [("BERLIN", "Berlin", "DE")]),
+        ("Sep 3rd 2019PARIS The council met.", [("PARIS", "Paris", "FR")]),
+        ("25/08/2020BERLIN", [("BERLIN", "Berlin", "DE")]),
+        ("March 12th 2021Vienna hosted the forum.", [("Vienna", "Vienna", "AT")]),
+        ("Aug 25th 2020\nBERLIN\nThe council met.", [("BERLIN", "Berlin", "DE")]),
+        ("LONDON — The council met on 3 May 2021.", [("LONDON", "London", "GB")]),
+        ("PARIS, 3 May 2021 - The council met.", [("PARIS", "Paris", "FR")]),
+    ],
+)
+def test_dateline_cities_in_capitals(text, expected):
+    assert cities(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "NICE — The council met on 3 May 2021.",  # an ordinary word in capitals stays out
+        "Version 2020BERLINER is out.",  # not after a date
+        "The Jinja2 templates.",
+    ],
+)
+def test_capitals_or_glued_names_outside_a_dateline(text):
+    assert cities(text) == []

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+import orjson
 import pytest
 
 from observatory.extract import extract_facts
-from observatory.extract.numbers import parse_number
+from observatory.extract.numbers import json_number, parse_number
 
 
 def of_kind(text: str, kind: str) -> list[tuple[str, dict]]:
@@ -153,3 +156,90 @@ def test_not_counts(text):
 )
 def test_parse_number(text, value):
     assert parse_number(text) == pytest.approx(value)
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "value", "unit"),
+    [
+        ("The city hosts 1.2m people.", "1.2m people", 1_200_000, "people"),
+        ("In 2015 1.2m asylum seekers came.", "1.2m asylum seekers", 1_200_000, "asylum seekers"),
+        ("About 3.5 million people live there.", "About 3.5 million people", 3_500_000, "people"),
+        ("12k people marched.", "12k people", 12_000, "people"),
+        ("The festival drew 40K visitors.", "40K visitors", 40_000, "visitors"),
+        ("The 1.2mn residents voted.", "1.2mn residents", 1_200_000, "residents"),
+        ("The city hosts 16,572 refugees.", "16,572 refugees", 16_572, "refugees"),
+        ("In Berlin 16,572 refugees arrived.", "16,572 refugees", 16_572, "refugees"),  # a place, not a name
+        ("In Berlin 300 refugees arrived.", "300 refugees", 300, "refugees"),
+        ("The city received 16 572 applications.", "16 572 applications", 16_572, "applications"),
+        ("Riga’s 600 volunteers helped.", "600 volunteers", 600, "volunteers"),
+    ],
+)
+def test_counts_with_scales_and_thousands(text, span, value, unit):
+    [(found, attributes)] = of_kind(text, "count")
+    assert (found, attributes["value"], attributes["value_max"], attributes["unit"]) == (span, value, None, unit)
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "low", "high", "qualifier"),
+    [
+        ("Sweden took 25-30,000 refugees.", "25-30,000 refugees", 25_000, 30_000, None),
+        ("About 25-30,000 migrants arrived.", "About 25-30,000 migrants", 25_000, 30_000, "about"),
+        ("Some 250–300,000 refugees came.", "Some 250–300,000 refugees", 250_000, 300_000, "about"),
+        ("2-3 million people fled.", "2-3 million people", 2_000_000, 3_000_000, None),
+        ("1.5-2m people fled.", "1.5-2m people", 1_500_000, 2_000_000, None),
+        ("12-15k visitors came.", "12-15k visitors", 12_000, 15_000, None),
+        ("10-12 participants attended.", "10-12 participants", 10, 12, None),
+        ("We expect 10 to 15 cities.", "10 to 15 cities", 10, 15, None),
+        ("Between 20 and 30 cities joined.", "Between 20 and 30 cities", 20, 30, None),
+        ("between 25,000 and 30,000 refugees", "between 25,000 and 30,000 refugees", 25_000, 30_000, None),
+        ("Some 200-3,000 people came.", "Some 200-3,000 people", 200, 3_000, "about"),  # 200,000 > 3,000: as written
+    ],
+)
+def test_count_ranges(text, span, low, high, qualifier):
+    [(found, attributes)] = of_kind(text, "count")
+    assert (found, attributes["value"], attributes["value_max"], attributes["qualifier"]) == (
+        span,
+        low,
+        high,
+        qualifier,
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("It grew from 20 to 30 cities.", [("30 cities", 30, None)]),  # a change, not a range
+        ("It rose from 20,000 to 30,000 members.", [("30,000 members", 30_000, None)]),
+        ("Between 30 and 20 cities joined.", [("20 cities", 20, None)]),
+        ("The course is for 18-25 year-olds.", []),
+        ("COVID-19 patients were treated.", []),
+        ("The 2014-2020 programmes ended.", []),
+        ("A 10m high wall and 10m high walls.", []),
+        ("The population is 1.2m.", []),
+    ],
+)
+def test_not_ranges_or_not_counts(text, expected):
+    assert [(span, a["value"], a["value_max"]) for span, a in of_kind(text, "count")] == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "9" * 40 + " people came.",
+        "9" * 5000 + " people came.",
+        "€" + "9" * 30 + " trillion was spent.",
+        "9" * 25 + "% of cities",
+        "1 in " + "9" * 5000 + " refugees",
+        "1" * 100 + "-" + "2" * 100 + " people",
+    ],
+)
+def test_huge_numbers_make_no_fact_and_never_raise(text):
+    facts = extract_facts(text, document_year=2020)
+    assert [f for f in facts if f.kind in ("count", "money", "share")] == []
+    orjson.dumps([f.to_record("x") for f in facts])
+
+
+def test_json_numbers_stay_within_64_bits():
+    assert json_number(Decimal(10) ** 30) == 1e30
+    assert json_number(Decimal(7)) == 7 and isinstance(json_number(Decimal(7)), int)
+    assert parse_number("9" * 41) is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -125,14 +126,68 @@ _PIECES = st.sampled_from(
         "Wednesday 10",
         "(",
         ")",
+        "Riga’s",
+        "Helsinki's",
+        "Aug 25th 2020",
+        "BERLIN",
+        "29 February",
+        "7 February",
+        "6/7",
+        "25-30,000",
+        "1.2m",
+        "12k",
+        "between ",
+        " and ",
+        " to ",
+        "people",
+        "9" * 45,
+        "'s",
+        "’",
+        "\u00a0",
+        "\u202f",
+        "İ",
+        "٣",
+        "²",
+        "🙂",
     ]
 )
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.one_of(_PIECES, st.text(max_size=6)), max_size=40).map("".join))
-def test_any_text_gives_facts_that_point_into_it(text):
-    for fact in extract_facts(text):
+@given(
+    st.lists(st.one_of(_PIECES, st.text(max_size=6)), max_size=40).map("".join),
+    st.one_of(st.none(), st.integers(min_value=-10, max_value=10_010)),
+)
+def test_any_text_gives_facts_that_point_into_it(text, year):
+    for fact in extract_facts(text, document_year=year):
         assert text[fact.start : fact.end] == fact.text
         assert fact.text in fact.sentence
         json.dumps(fact.to_record("x"))
+        orjson.dumps(fact.to_record("x"))  # what the parsers store: 64-bit integers only
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        " ",
+        "\n\n\n",
+        "\x00\x00",
+        "e\u0301\u0301\u0301 combining",
+        "\ufeffBOM",
+        "1" * 50_000 + " million people",
+        "a" * 50_000 + "@",
+        " " * 50_000,
+        "On 7 February 2020 in Berlin 25-30,000 people met. " * 400,  # one long line
+    ],
+    ids=lambda text: repr(text[:20]),
+)
+def test_odd_input_never_raises(text):
+    for fact in extract_facts(text):
+        orjson.dumps(fact.to_record("x"))
+
+
+def test_lone_surrogates_never_raise():
+    assert [f.text for f in extract_facts("Paris \ud800 hosted 25-30,000 people \udfff") if f.kind == "city"] == [
+        "Paris"
+    ]

@@ -17,7 +17,10 @@ Decision rules, in order:
   inhabitants needs a strong cue (not "in X");
 * "Mayor/City of X" where X is in no gazetteer still gives an (unresolved) city.
 
-Dutch names with the article 's- ("’s-Gravenhage", "'s-Hertogenbosch") are matched with it.
+Dutch names with the article 's- ("’s-Gravenhage", "'s-Hertogenbosch") are matched with it; a possessive
+"'s" is not part of the name ("Riga’s", "Helsinki's" → Riga, Helsinki) unless the name has it ("St. John's").
+A name in capitals also counts outside a heading as a dateline's place: right after a date, even glued to
+its year ("Aug 25th 2020BERLIN"), or opening a line before a dash or comma ("BERLIN — ...").
 
 Homonyms resolve by context country (", Tunisia", or a country named in the sentence), then Europe,
 then population and how exactly the spelling matched.
@@ -53,6 +56,8 @@ SENTENCE_COUNTRY_BONUS = 4.0  # countries named in the sentence or right after t
 CONFIDENT_MARGIN = 2.0
 
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+_POSSESSIVE = ("'s", "’s", "'S", "’S")  # "Riga’s", "Helsinki's": the name is the token without it
+_DATELINE_AFTER = re.compile(r"\s*[—–]|\s+-\s|,")  # used with .match(text, end)
 _GAP = re.compile(r" ?[-–&] ?|\.? ?|['’]")
 _PARTICLES = frozenset(
     [
@@ -168,6 +173,7 @@ class _Finder:
         self.text = document.masked
         self.blocked = blocked
         self.dates = dates
+        self.date_ends = frozenset(end for _, end in dates)
         self.gaz: Gazetteer = load_gazetteer()
         self.lex = _lexicon()
         self.tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(self.text)]
@@ -200,18 +206,21 @@ class _Finder:
         mentions = []
         index = 0
         while index < len(self.tokens):
-            found = None
+            found: tuple[int, int, str] | None = None
             if self._word(index)[0].isupper():
                 last = index
                 while last + 1 < len(self.tokens) and last - index < 3 and self.gap_ok[last]:
                     last += 1
                 for end in range(last, index - 1, -1):
-                    code = self.gaz.country_code(self.text[self.tokens[index][0] : self.tokens[end][1]])
-                    if code:
-                        found = (end, code)
+                    for stop in self._stops(end):
+                        code = self.gaz.country_code(self.text[self.tokens[index][0] : stop])
+                        if code:
+                            found = (end, stop, code)
+                            break
+                    if found:
                         break
             if found:
-                mentions.append((self.tokens[index][0], self.tokens[found[0]][1], found[1]))
+                mentions.append((self.tokens[index][0], found[1], found[2]))
                 index = found[0] + 1
             else:
                 index += 1
@@ -229,11 +238,37 @@ class _Finder:
                 index += 1
         return found
 
+    def _stops(self, index: int) -> tuple[int, ...]:
+        """Where a name ending with token ``index`` may end: the token's end, or before its possessive."""
+        start, end = self.tokens[index]
+        if end - start > 2 and self.text.endswith(_POSSESSIVE, start, end):
+            return end, end - 2
+        return (end,)
+
     def _glued(self, start: int, end: int) -> bool:
-        """Whether the span touches a digit or underscore ("Jinja2", "Lyon_2")."""
+        """Whether the span touches a digit or underscore ("Jinja2", "Lyon_2"), except a date's year glued
+        before it (a dateline that lost its line break: "Aug 25th 2020BERLIN")."""
         before = self.text[start - 1 : start]
         after = self.text[end : end + 1]
+        if before.isdigit() and self._after_date(start, ""):
+            before = ""
         return any(ch.isdigit() or ch == "_" for ch in before + after)
+
+    def _after_date(self, start: int, gaps: str = " \t\n") -> bool:
+        """Whether a date ends right before ``start``, with only characters of ``gaps`` in between."""
+        position = start
+        while position not in self.date_ends and position > 0 and self.text[position - 1] in gaps:
+            position -= 1
+        return position in self.date_ends
+
+    def _dateline(self, start: int, end: int) -> bool:
+        """Whether the span is a dateline's place: right after a date ("Aug 25th 2020BERLIN", "3 May 2021
+        PARIS"), or opening its line before a dash or comma ("BERLIN — ...", "LONDON, 3 May")."""
+        if self._after_date(start):
+            return True
+        return not self.text[self.text.rfind("\n", 0, start) + 1 : start].strip() and bool(
+            _DATELINE_AFTER.match(self.text, end)
+        )
 
     def _caps_line(self, offset: int) -> bool:
         """Whether the line around ``offset`` is written in capitals (a heading), not mixed case."""
@@ -261,14 +296,20 @@ class _Finder:
         while last + 1 < len(self.tokens) and last - first + 1 < MAX_TOKENS and self.gap_ok[last]:
             last += 1
         for end in range(last, first + article - 1, -1):
-            start, stop = self.tokens[first][0] - article, self.tokens[end][1]
-            entries = self.gaz.lookup(name_key(self.text[start:stop]))
-            if not entries:
-                continue
-            style = self._capitalisation(first + article, end)
-            if style is None or self._glued(start, stop) or (style == "caps" and not self._caps_line(start)):
-                continue
-            return _Candidate(start, stop, first, end, name_key(self.text[start:stop]), entries, style == "caps")
+            start = self.tokens[first][0] - article
+            for stop in self._stops(end):
+                entries = self.gaz.lookup(name_key(self.text[start:stop]))
+                if not entries:
+                    continue
+                style = self._capitalisation(first + article, end)
+                if (
+                    style is None
+                    or self._glued(start, stop)
+                    or (style == "caps" and not (self._caps_line(start) or self._dateline(start, stop)))
+                ):
+                    continue
+                key = name_key(self.text[start:stop])
+                return _Candidate(start, stop, first, end, key, entries, style == "caps")
         return None
 
     # -- context ----------------------------------------------------------------------------------
@@ -335,7 +376,7 @@ class _Finder:
             )
         ):
             return True
-        following = self._next_word(cand, (" ", "-"))
+        following = None if cand.all_caps else self._next_word(cand, (" ", "-"))  # "PARIS The council met"
         if following and (self._surname_like(following) or self._given_name_before(cand, following)):
             return True
         speech = self.lex.speech_verbs.match(self._line_after(cand.end))

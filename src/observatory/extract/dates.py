@@ -1,13 +1,21 @@
 """Dates and periods: full dates, month-year, quarters, ranges of days, months or years, years, and a
 month named alone after a preposition ("in September").
 
-Month names are English, or Dutch, German or French as those languages write them ("18 mei 2015",
-"3. März 2020" is not matched but "3 März 2020" is, "1er avril" is not).
+Month names are English (also in capitals: "7 FEBRUARY"), or Dutch, German or French as those languages
+write them ("18 mei 2015", "3. März 2020" is not matched but "3 März 2020" is, "1er avril" is not). A year
+may follow a month and day without a comma ("Aug 25th 2020"), and may be glued to a capitalised word, a
+dateline that lost its line break ("Aug 25th 2020BERLIN" is 2020-08-25; "2020s" and "2020Q1" are no dates).
+A year before a plural noun is a count ("2000 delegates") unless a preposition or, for a year that is not
+a round hundred, a determiner comes first ("in 2019 elections", "the 2019 elections").
 
 Each date fact has ``start_date`` and ``end_date`` (ISO) and a ``precision`` (day, month, quarter,
-year). A date written without its year ("21-22 May") gets the document's year, one less when its
-sentence reports a past event ("On 15 October ... was launched") that would otherwise fall after the
-document's first dated mention; every mention of the same day and month shares the year so found.
+year); a range of days may also be written "6/7 February". A date written without its year ("21-22 May")
+gets the document's year, one less when its sentence reports a past event ("On 15 October ... was
+launched") that would otherwise fall after the document's first dated mention; every mention of the same
+day and month shares the year so found.
+The document's year is ``document_year`` when given (a calendar year), else that of the first full date
+written with its year, else the commonest year mentioned; with none, dates without a year are dropped, as
+is a day that the year found does not have ("29 February" of 2021).
 "Wednesday 10" is read as the tenth of the most recently mentioned month when the weekday agrees.
 ``year_inferred`` tells which dates got their year this way.
 """
@@ -61,7 +69,8 @@ _M = (
     rf"(?:{_FULL_MONTH}|(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\.?"
     r"|januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december"
     r"|Januar|Februar|März|Mai|Juni|Juli|Oktober|Dezember"
-    r"|janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre)(?![^\W\d_])"
+    r"|janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre"
+    r"|JANUARY|FEBRUARY|MARCH|APRIL|MAY|JUNE|JULY|AUGUST|SEPTEMBER|OCTOBER|NOVEMBER|DECEMBER)(?![^\W\d_])"
 )
 _WD = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|Mon|Tue|Wed|Thu|Fri|Sat|Sun)\.?"
 _OPT_WD = rf"(?:{_WD},?\s+)?"
@@ -69,7 +78,9 @@ _D = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?(?!\d)"
 _Y = r"(?:19|20)\d{2}(?!\d)"
 _TO = r"\s*(?:-|–|—|to|until|till)\s*"
 _START = r"(?<![\w.,/€$£-])"
-_END = r"(?![\w%]|[.,]\d)"
+# A date ends before a non-word character, or, right after its year, before a capitalised word glued to it:
+# a dateline whose line break was lost ("Aug 25th 2020BERLIN"). Never before "2020s" or "2020Q1".
+_END = r"(?:(?![\w%]|[.,]\d)|(?<=\d{4})(?=[A-Z][^\W\d_]+(?![\d_])))"
 
 _PAST = re.compile(
     r"\b(?:was|were|met|adopted|launched|held|took|hosted|signed|approved|presented|discussed|gathered|"
@@ -82,6 +93,9 @@ _FUTURE = re.compile(
 _YEAR_PREPOSITION = re.compile(
     r"\b(?:in|since|from|until|by|of|for|before|after|during|between|to|and)\s+$", re.IGNORECASE
 )
+# "the 2019 elections", "Riga’s 2021 plans": a year, not a count, after a determiner (unless a round
+# hundred: "the 2000 delegates")
+_DETERMINER_BEFORE = re.compile(r"(?:\b(?:the|this|that|its|their|our|his|her|last|next)|\w['’]s)\s+$", re.IGNORECASE)
 _NUMBER_LABEL = re.compile(r"(?:\bno\.?|\bnumber|\barticle|\bart\.|\bpage|\bp\.|§|#)\s*$", re.IGNORECASE)
 _COUNTED = re.compile(r"^\s+[a-z]+(?<!s)s\b|^\s+(?:people|persons|children|women|men|staff)\b")
 
@@ -185,9 +199,13 @@ def _year(m: re.Match[str], text: str) -> _Mention | None:
     before = text[max(0, m.start() - 30) : m.start()]
     if _NUMBER_LABEL.search(before):
         return None
-    if _COUNTED.match(text[m.end() : m.end() + 30]) and not _YEAR_PREPOSITION.search(before):
-        return None  # "2000 delegates"
     year = int(m["y"])
+    if (
+        _COUNTED.match(text[m.end() : m.end() + 30])
+        and not _YEAR_PREPOSITION.search(before)
+        and not (_DETERMINER_BEFORE.search(before) and year % 100)
+    ):
+        return None  # "2000 delegates"
     return _Mention(m.start(), m.end(), "year", (year, 1, 1), (year, 12, 31))
 
 
@@ -211,7 +229,7 @@ _PATTERNS: list[tuple[re.Pattern[str], Callable[..., _Mention | None]]] = [
     ),
     (
         re.compile(
-            rf"{_START}{_OPT_WD}(?P<d1>{_D})(?:{_TO}|\s+(?:and|&)\s+){_OPT_WD}(?P<d2>{_D})\s+(?P<m>{_M})"
+            rf"{_START}{_OPT_WD}(?P<d1>{_D})(?:{_TO}|\s+(?:and|&)\s+|/){_OPT_WD}(?P<d2>{_D})\s+(?P<m>{_M})"
             rf"(?:,?\s+(?P<y>{_Y}))?{_END}"
         ),
         _day_range,
@@ -222,7 +240,8 @@ _PATTERNS: list[tuple[re.Pattern[str], Callable[..., _Mention | None]]] = [
     ),
     (
         re.compile(
-            rf"{_START}(?:{_WD},?\s+)?(?P<m>{_M})\s+(?P<d>{_D})(?:\s*[-–]\s*(?P<d2>{_D}))?(?:,\s*(?P<y>{_Y}))?{_END}"
+            rf"{_START}(?:{_WD},?\s+)?(?P<m>{_M})\s+(?P<d>{_D})(?:\s*[-–]\s*(?P<d2>{_D}))?(?:(?:,\s*|\s+)(?P<y>{_Y}))?"
+            rf"{_END}"
         ),
         _month_day,
     ),
@@ -263,12 +282,7 @@ def _candidates(text: str) -> Iterator[_Mention]:
 
 
 def _valid(mention: _Mention) -> bool:
-    for year, month, day in (mention.first, mention.last):
-        try:
-            date(year or 2000, month or 1, day)
-        except ValueError:
-            return False
-    return True
+    return all(_is_date((year, month or 1, day)) for year, month, day in (mention.first, mention.last))
 
 
 def _select(mentions: list[_Mention]) -> list[_Mention]:
@@ -289,13 +303,26 @@ def _document_year(mentions: list[_Mention]) -> int | None:
     return years.most_common(1)[0][0] if years else None
 
 
-def _with_year(mention: _Mention, year: int) -> _Mention:
+def _with_year(mention: _Mention, year: int) -> _Mention | None:
+    """``mention`` completed with ``year``; None when that makes no calendar date ("29 February" of 2021)."""
     first, last = mention.first, mention.last
     last_year = year + (1 if (last[1], last[2]) < (first[1], first[2]) else 0)  # "30 Dec - 2 Jan"
+    if not date.min.year <= last_year <= date.max.year:
+        return None
     last_day = _last_day(last[0] or last_year, last[1]) if mention.precision == "month" else last[2]
-    return replace(
+    completed = replace(
         mention, first=(first[0] or year, first[1], first[2]), last=(last[0] or last_year, last[1], last_day)
     )
+    return completed if _is_date(completed.first) and _is_date(completed.last) else None
+
+
+def _is_date(point: tuple[int | None, int, int]) -> bool:
+    year, month, day = point
+    try:
+        date(year or 2000, month, day)
+    except ValueError:
+        return False
+    return True
 
 
 def _resolve_years(document: Document, mentions: list[_Mention], year: int | None) -> list[_Mention]:
@@ -320,7 +347,9 @@ def _resolve_years(document: Document, mentions: list[_Mention], year: int | Non
         elif mention.year_given:
             resolved.append(mention)
         else:
-            resolved.append(_with_year(mention, past_group.get(mention.first[1:] + mention.last[1:], year)))
+            completed = _with_year(mention, past_group.get(mention.first[1:] + mention.last[1:], year))
+            if completed is not None:
+                resolved.append(completed)
     return resolved
 
 
@@ -353,6 +382,8 @@ def _calendar_date(point: tuple[int | None, int, int]) -> date:
 def find_dates(document: Document, document_year: int | None = None) -> list[Fact]:
     """Date facts in ``document``; ``document_year`` (else inferred) completes dates without a year."""
     mentions = _select(list(_candidates(document.masked)))
+    if document_year is not None and not date.min.year < document_year < date.max.year:
+        document_year = None  # not a calendar year: inferred from the text instead
     year = document_year if document_year is not None else _document_year(mentions)
     facts = []
     written_without_year = {(m.start, m.end) for m in mentions if not m.year_given}

@@ -155,6 +155,7 @@ class _EventFinder:
         self.dates = [d for d in dates if d.attributes["precision"] in ("day", "month")]
         self.cities = cities
         self.orgs = orgs
+        self._printed: dict[int, int] = {}
 
     # -- helpers ----------------------------------------------------------------------------------
 
@@ -164,7 +165,15 @@ class _EventFinder:
     def _content_start(self, line_start: int, line_end: int) -> int:
         return _markup_end(_LINE_MARKUP.match(self.text, line_start, line_end))
 
+    def _printed_length(self, line_start: int, line_end: int) -> int:
+        """Characters of the line that are not blank (markup is blanked), computed once per line."""
+        if line_start not in self._printed:
+            self._printed[line_start] = len("".join(self.text[line_start:line_end].split()))
+        return self._printed[line_start]
+
     def _is_heading(self, line_start: int, line_end: int) -> bool:
+        if self._printed_length(line_start, line_end) > 2 * _MAX_HEADING:  # a paragraph, or a text on one line
+            return False
         line = self.text[line_start:line_end]
         content = _clean_title(line)
         return (
@@ -206,6 +215,8 @@ class _EventFinder:
                 position = adjacent
 
     def _is_date_line(self, line_start: int, line_end: int, date_fact: Fact) -> bool:
+        if self._printed_length(line_start, line_end) > 4 * _MAX_HEADING:  # a paragraph, or a text on one line
+            return False
         residue = self.text[line_start : date_fact.start] + " " + self.text[date_fact.end : line_end]
         for city in self._cities_in(line_start, line_end):
             residue = residue.replace(self.text[city.start : city.end], " ")

@@ -13,7 +13,7 @@ import re
 _BLANKED = re.compile(
     r"""
       (?:https?://|ftp://|www\.)[^\s<>"'\])]+   # URLs
-    | [\w.+-]+@[\w-]+(?:\.[\w-]+)+              # e-mail addresses
+    | (?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+  # e-mail addresses (from the start of a run only: linear)
     | </?[A-Za-z][^<>\n]*>                      # HTML tags
     | (?<=\])\([^()\s]*\)                       # Markdown link targets: [text](target)
     | \\(?=[^\w\s])                             # Markdown escapes: \( \*

@@ -21,7 +21,7 @@ from observatory.extract.numbers import (
     json_number,
     parse_number,
     qualifier_before,
-    scale_value,
+    quantity,
 )
 from observatory.extract.resources import english_words
 
@@ -67,11 +67,13 @@ def find_money(document: Document) -> list[Fact]:
         for match in pattern.finditer(document.masked):
             if any(match.start() < end and start < match.end() for start, end in taken):
                 continue
+            amount = quantity(parse_number(match["num"], scaled=bool(match["scale"])), match["scale"])
+            if amount is None:
+                continue
             start = match.start()
             qualifier = qualifier_before(document.masked, start)
             if qualifier:
                 start = qualifier[0]
-            amount = parse_number(match["num"], scaled=bool(match["scale"])) * scale_value(match["scale"])
             taken.append((match.start(), match.end()))
             facts.append(
                 make_fact(

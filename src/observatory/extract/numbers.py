@@ -31,6 +31,11 @@ SCALE = (
     r"(?:thousand|million|billion|trillion|miljoen|miljard|millionen|milliarden|mln|mn|mio\.?|mrd\.?|bln|bn)"
     r"(?![A-Za-z])"
 )
+# "1.2m", "12k": a one-letter scale written right after the digits (never after a space: "5 m" is metres).
+SHORT_SCALE = r"[mMkK](?![^\W\d_])"
+# Above this a number read from a text is not a quantity (a run of digits, an identifier): no fact is made.
+MAX_VALUE = Decimal(10) ** 15
+_MAX_DIGITS = 40  # longer digit strings are not read at all (and never reach Decimal arithmetic)
 
 _UNITS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 _TEENS = [
@@ -119,13 +124,16 @@ def is_plural(word: str) -> bool:
     return lower in _IRREGULAR_PLURALS or (lower.endswith("s") and not lower.endswith(_NOT_PLURAL) and len(lower) > 2)
 
 
-def parse_number(text: str, *, scaled: bool = False) -> Decimal:
+def parse_number(text: str, *, scaled: bool = False) -> Decimal | None:
     """The value of a digit string: thousands separators and decimal point or comma resolved.
 
     One dot before exactly three digits groups thousands ("25.000" = 25000, as most of continental Europe
-    writes it) unless a scale word follows (``scaled``: "1.125 million").
+    writes it) unless a scale word follows (``scaled``: "1.125 million"). A string too long to be a
+    quantity (over 40 digits), or not a number at all, gives None.
     """
     digits = re.sub(r"[\s\u00a0\u202f']", "", text)
+    if not digits or len(digits) > _MAX_DIGITS:
+        return None
     if not scaled and re.fullmatch(r"[1-9]\d{0,2}\.\d{3}", digits):
         return Decimal(digits.replace(".", ""))
     if "," in digits and "." in digits:
@@ -136,7 +144,10 @@ def parse_number(text: str, *, scaled: bool = False) -> Decimal:
         digits = digits.replace(",", "") if re.fullmatch(r"\d{1,3}(?:,\d{3})+", digits) else digits.replace(",", ".")
     elif re.fullmatch(r"\d{1,3}(?:\.\d{3}){2,}", digits):
         digits = digits.replace(".", "")
-    return Decimal(digits)
+    try:
+        return Decimal(digits)
+    except ArithmeticError:  # decimal.InvalidOperation: not a number after all
+        return None
 
 
 def word_value(text: str) -> int:
@@ -144,20 +155,31 @@ def word_value(text: str) -> int:
     words = re.split(r"[- ]", text.lower(), maxsplit=1)
     if text.lower() in WORD_VALUES:
         return WORD_VALUES[text.lower()]
-    return sum(WORD_VALUES[word] for word in words)
+    return sum(WORD_VALUES.get(word, 0) for word in words)
 
 
 def scale_value(text: str | None) -> int:
-    """The multiplier of a scale word ("million" → 10**6); 1 for none."""
+    """The multiplier of a scale word ("million" → 10**6, "m" → 10**6, "k" → 10**3); 1 for none (or unknown)."""
     if not text:
         return 1
     word = text.rstrip(".").lower()
-    return {"m": 10**6, "k": 10**3}.get(word) or SCALE_WORDS[word]
+    return {"m": 10**6, "k": 10**3}.get(word) or SCALE_WORDS.get(word, 1)
+
+
+def quantity(value: Decimal | None, scale: str | None = None) -> Decimal | None:
+    """``value`` times the multiplier of ``scale``; None when there is no value or it is no plausible
+    quantity (not finite, or beyond :data:`MAX_VALUE`)."""
+    if value is None or not value.is_finite() or abs(value) > MAX_VALUE:
+        return None
+    result = value * scale_value(scale)
+    return result if abs(result) <= MAX_VALUE else None
 
 
 def json_number(value: Decimal) -> int | float:
-    """``value`` as a JSON number: an int when whole, else a float."""
-    return int(value) if value == value.to_integral_value() else float(value)
+    """``value`` as a JSON number: an int when whole (and within 64 bits), else a float."""
+    if value.is_finite() and value == value.to_integral_value() and abs(value) < 2**63:
+        return int(value)
+    return float(value)
 
 
 def qualifier_before(text: str, offset: int) -> tuple[int, str] | None:

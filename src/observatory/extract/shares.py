@@ -19,6 +19,7 @@ from observatory.extract.numbers import (
     json_number,
     parse_number,
     qualifier_before,
+    quantity,
     word_value,
 )
 
@@ -150,10 +151,12 @@ def find_shares(document: Document) -> list[Fact]:
     facts = []
     for match in _PERCENT.finditer(text):
         unit = "percentage points" if match["unit"].lower().startswith(("percentage", "pp")) else "percent"
-        facts.append(_fact(document, match, json_number(parse_number(match["num"])), unit))
+        percent = quantity(parse_number(match["num"]))
+        if percent is not None:
+            facts.append(_fact(document, match, json_number(percent), unit))
     for match in _RATIO.finditer(text):
         part, whole = (_ratio_term(match[name]) for name in ("part", "whole"))
-        if 0 < part < whole:
+        if part is not None and whole is not None and 0 < part < whole:
             value = (Decimal(part) * 100 / whole).quantize(Decimal("0.01")).normalize()
             after = _noun_phrase(text, match.end() + 1) if text.startswith(" ", match.end()) else None
             facts.append(_fact(document, match, json_number(value), "percent", after))
@@ -163,8 +166,11 @@ def find_shares(document: Document) -> list[Fact]:
     return sorted(facts, key=lambda fact: fact.start)
 
 
-def _ratio_term(text: str) -> int:
-    return int(text) if text.isdigit() else word_value(text)
+def _ratio_term(text: str) -> int | None:
+    """The value of one side of "1 in 5"; None for a digit run too long to be a number of people."""
+    if text.isdigit():
+        return int(text) if len(text) <= 15 else None
+    return word_value(text)
 
 
 def _fact(document: Document, match: re.Match[str], value: float, unit: str, of: str | None = None) -> Fact:
