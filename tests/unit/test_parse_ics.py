@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from observatory.parse import ParseError, ics
+from observatory.parse import Note, ParseError, Rejected, ics
 from observatory.warehouse.raw_tables import RAW_TABLES
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -26,7 +27,8 @@ def feed(name: str) -> bytes:
 
 
 def rows(name: str, **options: object) -> list[dict]:
-    return [dict(zip(COLUMNS, row, strict=True)) for row in ics.parse(feed(name), options)]
+    """The rows (tuples) parse yields; its Rejected and Note records are left out."""
+    return [dict(zip(COLUMNS, row, strict=True)) for row in ics.parse(feed(name), options) if isinstance(row, tuple)]
 
 
 def by_uid(all_rows: list[dict], uid: str) -> list[dict]:
@@ -39,7 +41,9 @@ def utc(*args: int) -> datetime:
 
 def test_raw_table_matches() -> None:
     assert ics.RAW_TABLE == "calendar_event"
-    assert all(len(row) == len(COLUMNS) for row in ics.parse(feed("fablab_cottbus.ics"), {}))
+    parsed = list(ics.parse(feed("fablab_cottbus.ics"), {}))
+    assert all(len(row) == len(COLUMNS) for row in parsed if isinstance(row, tuple))
+    assert all(isinstance(row, tuple | Note) for row in parsed)
 
 
 @pytest.mark.parametrize("name", ["fablab_cottbus.ics", "machbar_16_feb_2019.ics", "updates.ics"])
@@ -118,16 +122,16 @@ def test_window_accepts_yaml_dates() -> None:
     assert as_text == as_dates
 
 
-def test_default_window_spans_the_written_dtstarts() -> None:
+def test_default_window_extends_recurring_series_past_their_written_start() -> None:
     fablab = rows("fablab_cottbus.ics")
     repair = by_uid(fablab, "ai1ec-1887@blog.fablab-cottbus.de")
-    # last written DTSTART is 2018-10-21, so the open-ended rule stops at October's first Saturday
-    assert [r["occurrence_start_utc"].date() for r in repair][-1] == date(2018, 10, 6)
-    assert len(repair) == 10
-    assert len(fablab) == 27 + 10
+    # written DTSTART 2018-01-06: without window_* or logical_date the open-ended rule runs 24 months past it
+    starts = [r["occurrence_start_utc"].date() for r in repair]
+    assert (starts[0], starts[-1], len(repair)) == (date(2018, 1, 6), date(2020, 1, 4), 25)
+    assert len(fablab) == 27 + 25
     machbar = rows("machbar_16_feb_2019.ics")
     assert min(r["occurrence_start_utc"] for r in machbar) == utc(2017, 6, 29, 17)
-    assert max(r["occurrence_start_utc"] for r in machbar) == utc(2019, 6, 22, 9)
+    assert max(r["occurrence_start_utc"] for r in machbar) == utc(2021, 6, 22, 17)
 
 
 def test_utc_event_keeps_utc_as_original_tzid() -> None:
@@ -227,9 +231,14 @@ def test_missing_dtend() -> None:
     assert instant["sequence"] == 0
 
 
-def test_invalid_date_rejects_the_whole_payload() -> None:
-    with pytest.raises(ParseError, match=r"bad-date@example\.org.*DTSTART"):
-        list(ics.parse(feed("invalid_date.ics"), {}))
+def test_invalid_date_rejects_only_its_vevent() -> None:
+    parsed = list(ics.parse(feed("invalid_date.ics"), {}))
+    assert [row[0] for row in parsed if isinstance(row, tuple)] == ["good-event@example.org"]
+    [rejected] = [r for r in parsed if isinstance(r, Rejected)]
+    assert rejected.where == "VEVENT #2 (line 11, UID bad-date@example.org)"
+    assert rejected.reason.startswith("unreadable DTSTART")
+    assert rejected.raw.startswith("BEGIN:VEVENT") and "UID:bad-date@example.org" in rejected.raw
+    assert rejected.raw.rstrip().endswith("END:VEVENT")
 
 
 @pytest.mark.parametrize(
@@ -238,22 +247,39 @@ def test_invalid_date_rejects_the_whole_payload() -> None:
         (b"\xff\xfeBEGIN:VCALENDAR", "not UTF-8"),
         (b"this is not a calendar", "not an iCalendar payload"),
         (b"BEGIN:VEVENT\r\nUID:x\r\nDTSTART:20250101T100000Z\r\nEND:VEVENT\r\n", "expected a VCALENDAR"),
-        (
-            b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:no-start@example.org\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
-            "no-start@example.org: no DTSTART",
-        ),
-        (
-            (
-                b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:mars@example.org\r\n"
-                b"DTSTART;TZID=Mars/Olympus:20250101T100000\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
-            ),
-            "mars@example.org: DTSTART has unknown TZID",
-        ),
     ],
 )
 def test_bad_payloads(payload: bytes, message: str) -> None:
     with pytest.raises(ParseError, match=message):
         list(ics.parse(payload, {}))
+
+
+def test_event_without_dtstart_is_rejected_alone() -> None:
+    payload = b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:no-start@example.org\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    assert list(ics.parse(payload, {})) == [
+        Rejected(
+            "VEVENT #1 (line 2, UID no-start@example.org)",
+            "no DTSTART",
+            "BEGIN:VEVENT\r\nUID:no-start@example.org\r\nEND:VEVENT\r\n",
+        )
+    ]
+
+
+def test_unknown_tzid_is_read_in_the_default_zone_with_a_note() -> None:
+    payload = (
+        b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:mars@example.org\r\n"
+        b"DTSTART;TZID=Mars/Olympus:20250101T100000\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    parsed = list(ics.parse(payload, {"default_timezone": "Europe/Berlin"}))
+    [row] = [dict(zip(COLUMNS, r, strict=True)) for r in parsed if isinstance(r, tuple)]
+    assert (row["occurrence_start_utc"], row["original_tzid"]) == (utc(2025, 1, 1, 9), "Mars/Olympus")
+    assert (
+        Note(
+            "VEVENT #1 (line 2, UID mars@example.org)",
+            "TZID 'Mars/Olympus' is no time zone we know and has no VTIMEZONE: read in Europe/Berlin",
+        )
+        in parsed
+    )
 
 
 def places(row: dict) -> list[tuple]:
@@ -297,7 +323,7 @@ def test_folded_location_resolves_to_the_most_populous_city() -> None:
     )
     assert places(first) == [("host", "Vienna", 2761369, "AT", "location")]
     # the override of 3 April carries no LOCATION (RFC 5545: an override replaces the instance)
-    moved = by_uid(rows("recurrence.ics"), "language-cafe@example.org")[-1]
+    [moved] = [r for r in by_uid(rows("recurrence.ics"), "language-cafe@example.org") if r["summary"].endswith("week)")]
     assert (moved["location"], places(moved)) == (None, [])
 
 
@@ -322,3 +348,280 @@ def test_places_are_empty_without_location_or_default_city() -> None:
 def test_unknown_default_city_is_a_configuration_error() -> None:
     with pytest.raises(ValueError, match="default_city 'Nowhere Upon Sea'"):
         rows("updates.ics", default_city="Nowhere Upon Sea")
+
+
+# --- record-level tolerance: what real calendars do, by class (issue 12) ---------------------------------------
+
+
+def calendar(*events: str, before: str = "") -> bytes:
+    """A VCALENDAR with ``before`` (components, properties) and one VEVENT per text of property lines."""
+    blocks = "".join(f"BEGIN:VEVENT\n{event.strip()}\nEND:VEVENT\n" for event in events)
+    before = f"{before.strip()}\n" if before.strip() else ""
+    return f"BEGIN:VCALENDAR\nVERSION:2.0\n{before}{blocks}END:VCALENDAR\n".replace("\n", "\r\n").encode()
+
+
+def parsed(payload: bytes, **options: object) -> tuple[list[dict], list[Rejected], list[Note]]:
+    out = list(ics.parse(payload, options))
+    assert all(isinstance(item, tuple | Rejected | Note) for item in out)
+    rows_ = [dict(zip(COLUMNS, item, strict=True)) for item in out if isinstance(item, tuple)]
+    return rows_, [i for i in out if isinstance(i, Rejected)], [i for i in out if isinstance(i, Note)]
+
+
+def notes_of(notes: list[Note]) -> str:
+    return "\n".join(f"{note.where}: {note.note}" for note in notes)
+
+
+def test_one_bad_vevent_never_sinks_the_calendar() -> None:
+    payload = calendar(
+        "UID:first@example.org\nDTSTART:20250210T090000Z",
+        "UID:bad@example.org\nDTSTART;TZID=Europe/Prague:20250230T100000\nSUMMARY:30 February",
+        "UID:third@example.org\nDTSTART:20250212T090000Z",
+    )
+    found, rejected, _ = parsed(payload)
+    assert [row["event_uid"] for row in found] == ["first@example.org", "third@example.org"]
+    [bad] = rejected
+    assert bad.where == "VEVENT #2 (line 7, UID bad@example.org)"
+    assert bad.reason.startswith("unreadable DTSTART")
+    assert bad.raw == (
+        "BEGIN:VEVENT\r\nUID:bad@example.org\r\nDTSTART;TZID=Europe/Prague:20250230T100000\r\n"
+        "SUMMARY:30 February\r\nEND:VEVENT\r\n"
+    )
+
+
+def test_properties_the_model_does_not_use_are_not_validated() -> None:
+    payload = calendar(
+        "UID:odd@example.org\nCREATED:00001231T000000Z\nDTSTAMP:20250230T120000Z\nX-ALT-DESC;FMTTYPE=:\n"
+        'ATTENDEE;CN="unclosed:mailto:x@example.org\nGEO:north;south\nDTSTART:20250301T100000Z\nSUMMARY:Odd but fine'
+    )
+    [row], rejected, _ = parsed(payload)
+    assert (row["event_uid"], row["occurrence_start_utc"], row["summary"]) == (
+        "odd@example.org",
+        utc(2025, 3, 1, 10),
+        "Odd but fine",
+    )
+    assert not rejected
+
+
+def test_unreadable_rdate_is_dropped_with_a_note_and_the_series_loads() -> None:
+    payload = calendar(
+        "UID:series@example.org\nDTSTART:20250303T100000Z\nRRULE:FREQ=WEEKLY;COUNT=3\n"
+        "RDATE:20131210Z\nRDATE;VALUE=TIME:083000\nRDATE:20250305T100000Z"
+    )
+    found, rejected, notes = parsed(payload)
+    assert sorted(row["occurrence_start_utc"] for row in found) == [
+        utc(2025, 3, 3, 10),
+        utc(2025, 3, 5, 10),
+        utc(2025, 3, 10, 10),
+        utc(2025, 3, 17, 10),
+    ]
+    assert not rejected
+    text = notes_of(notes)
+    assert "RDATE '20131210Z' is not a date, date-time or period: dropped" in text
+    assert "RDATE '08:30:00' is not a date, date-time or period: dropped" in text or "083000" in text
+
+
+def test_unreadable_exdate_rejects_the_series() -> None:
+    payload = calendar("UID:series@example.org\nDTSTART:20250303T100000Z\nRRULE:FREQ=WEEKLY;COUNT=3\nEXDATE:2025031")
+    found, [rejected], _ = parsed(payload)
+    assert not found
+    assert rejected.reason.startswith("unreadable EXDATE")
+
+
+def test_event_without_uid_gets_a_stable_synthesised_uid() -> None:
+    event = "DTSTAMP:{stamp}\nDTSTART:20250301T100000Z\nSUMMARY:Open day"
+    first = parsed(calendar(event.format(stamp="20250101T000000Z")))
+    again = parsed(calendar(event.format(stamp="20250222T080000Z")))  # re-exported: only DTSTAMP differs
+    [row], [same] = first[0], again[0]
+    assert row["event_uid"] == same["event_uid"]
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}@observatory", row["event_uid"])
+    assert (
+        Note(
+            f"UID {row['event_uid']}",
+            f"VEVENT #1 (line 3, UID {row['event_uid']}): no UID in the VEVENT, synthesised from its content",
+        )
+        in first[2]
+    )
+    other = parsed(calendar(event.format(stamp="20250101T000000Z").replace("Open day", "Closed day")))[0][0]
+    assert other["event_uid"] != row["event_uid"]
+
+
+def test_windows_zone_name_without_vtimezone() -> None:
+    payload = calendar(
+        "UID:winter@example.org\nDTSTART;TZID=W. Europe Standard Time:20250115T100000",
+        "UID:summer@example.org\nDTSTART;TZID=W. Europe Standard Time:20250715T100000",
+    )
+    found, _, notes = parsed(payload)
+    assert [(row["occurrence_start_utc"], row["original_tzid"]) for row in found] == [
+        (utc(2025, 1, 15, 9), "W. Europe Standard Time"),
+        (utc(2025, 7, 15, 8), "W. Europe Standard Time"),
+    ]
+    assert "TZID 'W. Europe Standard Time' (no VTIMEZONE) read as Europe/Berlin, from a Windows zone name" in (
+        notes_of(notes)
+    )
+
+
+def test_windows_display_names_quoted_or_not() -> None:
+    payload = calendar(
+        'UID:quoted@example.org\nDTSTART;TZID="(UTC-05:00) Eastern Time (US & Canada)":20250701T090000',
+        "UID:unquoted@example.org\n"
+        "DTSTART;TZID=(UTC+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna:20250115T100000",
+    )
+    found, rejected, notes = parsed(payload)
+    assert [(row["event_uid"], row["occurrence_start_utc"], row["original_tzid"]) for row in found] == [
+        ("quoted@example.org", utc(2025, 7, 1, 13), "(UTC-05:00) Eastern Time (US & Canada)"),
+        ("unquoted@example.org", utc(2025, 1, 15, 9), "(UTC+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna"),
+    ]
+    assert not rejected
+    text = notes_of(notes)
+    assert "read as America/New_York, from the Windows display name of 'Eastern Standard Time'" in text
+    assert "DTSTART with misquoted or empty parameters read leniently" in text
+
+
+def test_misquoted_tzid_and_empty_parameters() -> None:
+    payload = calendar(
+        'UID:misquoted@example.org\nDTSTART;TZID="Europe/Berlin:20250115T100000',
+        "UID:doubled@example.org\nDTSTART;;TZID=Europe/Berlin:20250116T100000",
+    )
+    found, rejected, _ = parsed(payload)
+    assert [row["occurrence_start_utc"] for row in found] == [utc(2025, 1, 15, 9), utc(2025, 1, 16, 9)]
+    assert {row["original_tzid"] for row in found} == {"Europe/Berlin"}
+    assert not rejected
+
+
+def test_a_non_iana_tzid_is_read_with_its_own_vtimezone_in_every_payload() -> None:
+    def feed_with_offset(offset: str) -> bytes:
+        vtimezone = (
+            f"BEGIN:VTIMEZONE\nTZID:Office Time\nBEGIN:STANDARD\nDTSTART:19700101T000000\nTZOFFSETFROM:{offset}\n"
+            f"TZOFFSETTO:{offset}\nEND:STANDARD\nEND:VTIMEZONE"
+        )
+        return calendar("UID:office@example.org\nDTSTART;TZID=Office Time:20250115T100000", before=vtimezone)
+
+    # icalendar caches VTIMEZONEs by TZID for the whole process: the second feed must still get its own
+    [plus_three] = parsed(feed_with_offset("+0300"))[0]
+    [minus_two] = parsed(feed_with_offset("-0200"))[0]
+    assert (plus_three["occurrence_start_utc"], minus_two["occurrence_start_utc"]) == (
+        utc(2025, 1, 15, 7),
+        utc(2025, 1, 15, 12),
+    )
+    assert plus_three["original_tzid"] == "Office Time"
+
+
+def test_dtstart_given_twice_uses_the_first_with_a_note() -> None:
+    payload = calendar("UID:twice@example.org\nDTSTART:20250301T100000Z\nDTSTART:20250301T120000Z")
+    [row], rejected, notes = parsed(payload)
+    assert row["occurrence_start_utc"] == utc(2025, 3, 1, 10)
+    assert not rejected
+    assert "DTSTART given 2 times with different values: the first is used" in notes_of(notes)
+
+
+def test_other_components_are_not_read() -> None:
+    freebusy = "BEGIN:VFREEBUSY\nUID:fb\nDTSTART:20250302T000000Z\nDTEND:20250301T000000Z\nFREEBUSY:20250302T1000Z/x\n"
+    payload = calendar(
+        "UID:event@example.org\nDTSTART:20250301T100000Z\nBEGIN:VALARM\nTRIGGER:bogus\nEND:VALARM",
+        before=freebusy + "END:VFREEBUSY\nBEGIN:VTODO\nDUE:never\nEND:VTODO",
+    )
+    [row], rejected, _ = parsed(payload)
+    assert row["event_uid"] == "event@example.org" and not rejected
+
+
+def test_true_duplicates_are_rejected_updates_are_not() -> None:
+    event = "UID:dup@example.org\nDTSTART:20250301T100000Z\nSEQUENCE:{sequence}\nSUMMARY:{summary}"
+    payload = calendar(
+        event.format(sequence=1, summary="Copy"),
+        event.format(sequence=1, summary="Copy"),
+        event.format(sequence=0, summary="Older version"),
+    )
+    [row], [duplicate], notes = parsed(payload)
+    assert (row["summary"], row["sequence"]) == ("Copy", 1)
+    assert duplicate.where == "VEVENT #1 (line 3, UID dup@example.org)"
+    assert duplicate.reason == (
+        "duplicate of VEVENT #2 (line 9): same UID, RECURRENCE-ID, start, SEQUENCE and LAST-MODIFIED (identical text)"
+    )
+    assert "VEVENT #3 (line 15, UID dup@example.org): superseded by a later version" in notes_of(notes)
+
+
+def test_conflicting_versions_are_rejected_not_merged() -> None:
+    payload = calendar(
+        "UID:moved@example.org\nDTSTART:20250301T100000Z\nSUMMARY:First",
+        "UID:moved@example.org\nDTSTART:20250308T100000Z\nSUMMARY:Second",
+    )
+    [row], [conflict], _ = parsed(payload)
+    assert (row["summary"], row["occurrence_start_utc"]) == ("Second", utc(2025, 3, 8, 10))
+    assert conflict.reason.startswith("conflicts with VEVENT #2 (line 8): same UID, RECURRENCE-ID, SEQUENCE")
+    assert "First" in conflict.raw
+
+
+def test_weekly_series_without_window_runs_24_months_past_its_start() -> None:
+    weekly = "UID:weekly@example.org\nDTSTART;TZID=Europe/Berlin:20250106T180000\nRRULE:FREQ=WEEKLY"
+    found = parsed(calendar(weekly))[0]
+    starts = [row["occurrence_start_utc"] for row in found]
+    assert (starts[0], starts[-1], len(starts)) == (utc(2025, 1, 6, 17), utc(2027, 1, 4, 17), 105)
+    # EXDATE on the only start written: the series still occurs
+    excluded = parsed(calendar(weekly + "\nEXDATE;TZID=Europe/Berlin:20250106T180000"))[0]
+    assert len(excluded) == 104 and excluded[0]["occurrence_start_utc"] == utc(2025, 1, 13, 17)
+
+
+def test_window_from_the_logical_date() -> None:
+    payload = calendar(
+        "UID:weekly@example.org\nDTSTART:20200106T100000Z\nRRULE:FREQ=WEEKLY",
+        "UID:long-ago@example.org\nDTSTART:20190301T100000Z",
+    )
+    found, _, notes = parsed(payload, logical_date="2026-01-15")
+    starts = [row["occurrence_start_utc"] for row in found]
+    assert {row["event_uid"] for row in found} == {"weekly@example.org"}
+    assert (min(starts), max(starts)) == (utc(2025, 1, 20, 10), utc(2028, 1, 10, 10))
+    assert (
+        Note(
+            "file",
+            "occurrences starting 2025-01-15 to 2028-01-15 (UTC) are loaded: window from logical date 2026-01-15: "
+            "12 months back, 24 ahead",
+        )
+        in notes
+    )
+    # window_start / window_end win over the logical date
+    configured = parsed(payload, logical_date="2026-01-15", window_start="2025-06-01", window_end="2025-06-30")[0]
+    assert len(configured) == 5
+
+
+def test_status_is_upper_cased_or_null_with_a_note() -> None:
+    payload = calendar(
+        "UID:a@example.org\nDTSTART:20250301T100000Z\nSTATUS:Confirmed",
+        "UID:b@example.org\nDTSTART:20250302T100000Z\nSTATUS:NEEDS-ACTION",
+    )
+    found, _, notes = parsed(payload)
+    assert [row["status"] for row in found] == ["CONFIRMED", None]
+    assert "STATUS 'NEEDS-ACTION' is not CONFIRMED, TENTATIVE or CANCELLED: read as NULL" in notes_of(notes)
+
+
+def test_undecodable_bytes_reject_their_vevent_only() -> None:
+    payload = calendar("UID:good@example.org\nDTSTART:20250301T100000Z", "UID:latin@example.org\nDTSTART:20250302T1")
+    payload = payload.replace(b"DTSTART:20250302T1", b"DTSTART:20250302T100000Z\r\nSUMMARY:Caf\xe9")
+    [row], [rejected], _ = parsed(payload)
+    assert row["event_uid"] == "good@example.org"
+    assert rejected.reason == "not UTF-8: the VEVENT has undecodable bytes"
+    assert "Caf\ufffd" in rejected.raw
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        (calendar("UID:a\nDTSTART:20250301T100000Z")[:-15], "before END:VCALENDAR: truncated?"),
+        (b"", "not an iCalendar payload"),
+        (b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:x\r\n", "ends inside VEVENT (begun on line 2)"),
+    ],
+)
+def test_payloads_that_are_no_calendar(payload: bytes, message: str) -> None:
+    with pytest.raises(ParseError, match=re.escape(message)):
+        list(ics.parse(payload, {}))
+
+
+def test_a_calendar_without_vevent_yields_only_a_note() -> None:
+    payload = b"BEGIN:VCALENDAR\r\nBEGIN:VTODO\r\nUID:todo\r\nEND:VTODO\r\nEND:VCALENDAR\r\n"
+    assert list(ics.parse(payload, {})) == [Note("file", "no VEVENT in the calendar (1 VTODO): no rows")]
+
+
+def test_bad_options_are_parse_errors() -> None:
+    with pytest.raises(ParseError, match="option default_timezone: unknown time zone 'Mars/Olympus'"):
+        rows("updates.ics", default_timezone="Mars/Olympus")
+    with pytest.raises(ParseError, match="option logical_date"):
+        rows("updates.ics", logical_date="yesterday")

@@ -1,0 +1,218 @@
+"""The iCalendar parser on every calendar of a corpus nobody on the team wrote: the test calendars of the icalendar
+(BSD) and python-recurring-ical-events (LGPL) projects, real exports from Google, Outlook/Exchange, Apple,
+Thunderbird, Lotus Notes and others plus hand-made edge cases (tests/fixtures/events/ics_corpus, provenance in
+tests/fixtures/events/SOURCES.md). Each calendar with a VEVENT yields rows (and rejected records with their reasons),
+or every VEVENT in it is rejected for a stated reason; a calendar without VEVENT yields nothing; a file that is no
+calendar raises a stated ParseError; nothing else is ever raised."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from observatory.parse import Note, ParseError, Rejected, ics
+from observatory.warehouse.raw_tables import RAW_TABLES
+
+CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "events" / "ics_corpus"
+FILES = sorted(path.relative_to(CORPUS).as_posix() for path in CORPUS.rglob("*.ics"))
+COLUMNS = RAW_TABLES["calendar_event"].column_names
+
+# files that are no calendar → what their ParseError says
+NOT_A_CALENDAR = {
+    "icalendar/big_bad_calendar.ics": "ends inside VCALENDAR (begun on line 1) before END:VCALENDAR: truncated?",
+    "icalendar/small_bad_calendar.ics": "ends inside VCALENDAR (begun on line 1) before END:VCALENDAR: truncated?",
+    "icalendar/pr_480_summary_with_colon.ics": "ends inside VCALENDAR (begun on line 1) before END:VCALENDAR",
+    "icalendar/timezone_same_start_and_offset.ics": "ends inside VCALENDAR",  # its last line is END:VCALENDARD
+    "icalendar/fuzz_testcase_0_char_in_component_name.ics": "expected a VCALENDAR, found",
+    "icalendar/fuzz_testcase_invalid_month.ics": "expected a VCALENDAR, found V (line 1)",
+    "icalendar/fuzz_testcase_vtimezone_lone_cr.ics": "expected a VCALENDAR, found VTIMEZONE (line 1)",
+    "icalendar/issue_178_component_with_invalid_name_represented.ics": "expected a VCALENDAR, found MYCOMP (line 1)",
+    "icalendar/issue_178_custom_component_contains_other.ics": "expected a VCALENDAR, found MYCOMPTOO (line 1)",
+    "icalendar/issue_82_expected_output.ics": "expected a VCALENDAR, found VEVENT (line 1)",
+}
+# calendars with VEVENTs but no row → the reason every one of their VEVENTs is rejected with (or, for a series that
+# never occurs, the note that says so)
+NO_ROWS = {
+    "icalendar/broken_dtstart.ics": "unreadable DTSTART: Expected datetime, date, or time. Got: 'INVALID-DATE'",
+    "icalendar/invalid_duration.ics": "unreadable DURATION: Impractical iCalendar duration: P999999999999999999W",
+    "icalendar/issue_1050_multiple_calendars.ics": "no DTSTART",
+    "icalendar/issue_1050_uid_in_description.ics": "no DTSTART",
+    "icalendar/issue_1081_invalid_rrule_freq.ics": "unreadable RRULE: Expected frequency, got: INVALID_TYPE",
+    "icalendar/issue_1081_invalid_start_and_end.ics": "unreadable DTSTART",
+    "icalendar/issue_1081_invalid_start_valid_end.ics": "unreadable DTSTART",
+    "icalendar/issue_1081_with_summary.ics": "no DTSTART",
+    "icalendar/issue_1549_binary_attachment.ics": "no DTSTART",
+    "icalendar/issue_1561_image_value.ics": "no DTSTART",
+    "icalendar/issue_322_expected_calendar.ics": "no DTSTART",
+    "icalendar/issue_798_related_to.ics": "no DTSTART",
+    "icalendar/rfc_5545_RDATE_example.ics": "no DTSTART",
+    "icalendar/rfc_6868.ics": "no DTSTART",
+    "icalendar/rfc_7256_multi_value_parameters.ics": "no DTSTART",
+    "icalendar/rfc_7529.ics": "RSCALE",  # RFC 7529 non-Gregorian rules (Chinese, Hebrew, ...)
+    "icalendar/rfc_7986_conferences.ics": "no DTSTART",
+    "icalendar/rfc_7986_image.ics": "no DTSTART",
+    "icalendar/rfc_9253_gap.ics": "no DTSTART",
+    "icalendar/rfc_9253_related_to.ics": "no DTSTART",
+    "rie/bad_rrule_missing_until_event.ics": "cannot expand the recurrence of UID blabla",  # UNTL=20191023
+    "rie/issue_117_until_before_dtstart.ics": "no occurrence although written inside the window",  # Confluence
+}
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+@cache
+def parsed(name: str, **options: object) -> tuple[list[dict], list[Rejected], list[Note]]:
+    """Rows (as dicts), rejected records and notes of one corpus calendar, read once per test run."""
+    out = list(ics.parse((CORPUS / name).read_bytes(), options))
+    assert all(isinstance(item, tuple | Rejected | Note) for item in out)
+    rows = [dict(zip(COLUMNS, item, strict=True)) for item in out if isinstance(item, tuple)]
+    return rows, [i for i in out if isinstance(i, Rejected)], [i for i in out if isinstance(i, Note)]
+
+
+def has_vevent(name: str) -> bool:
+    return re.search(rb"^BEGIN:VEVENT\s*$", (CORPUS / name).read_bytes(), re.MULTILINE | re.IGNORECASE) is not None
+
+
+def test_the_corpus_is_complete() -> None:
+    assert len(FILES) == 210
+    assert sum(name.startswith("icalendar/") for name in FILES) == 116
+    assert set(NOT_A_CALENDAR) | set(NO_ROWS) <= set(FILES)
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_every_calendar_yields_rows_or_stated_rejections(name: str) -> None:
+    if name in NOT_A_CALENDAR:
+        with pytest.raises(ParseError) as raised:
+            list(ics.parse((CORPUS / name).read_bytes(), {}))
+        assert NOT_A_CALENDAR[name] in str(raised.value)
+        assert "\n" not in str(raised.value)
+        return
+    rows, rejected, notes = parsed(name)
+    for rejection in rejected:
+        assert rejection.where.startswith("VEVENT #") and rejection.reason
+        assert rejection.raw.upper().startswith("BEGIN:VEVENT")
+        assert "\x00" not in rejection.raw
+    for row in rows:
+        assert row["event_uid"] and "\x00" not in row["event_uid"]
+        assert row["occurrence_start_utc"].utcoffset() == timedelta(0)
+        assert row["occurrence_end_utc"] >= row["occurrence_start_utc"]
+        assert row["status"] in (None, "CONFIRMED", "TENTATIVE", "CANCELLED")
+        assert isinstance(row["all_day"], bool) and isinstance(row["is_recurring"], bool)
+    keys = [(row["event_uid"], row["occurrence_start_utc"]) for row in rows]
+    assert len(keys) == len(set(keys))
+    if not has_vevent(name):
+        assert not rows and not rejected
+        assert any(note.note.startswith("no VEVENT in the calendar") for note in notes)
+    elif name in NO_ROWS:
+        assert not rows
+        reasons = [r.reason for r in rejected] or [n.note for n in notes if "no occurrence" in n.note]
+        assert reasons and all(NO_ROWS[name] in reason for reason in reasons), reasons
+    else:
+        assert rows
+
+
+def test_corpus_totals() -> None:
+    """Calendars tried / loaded (with rows) / with rejected records, rows and rejected records, as measured."""
+    readable = [name for name in FILES if name not in NOT_A_CALENDAR]
+    results = [parsed(name) for name in readable]
+    loaded = sum(bool(rows) for rows, _, _ in results)
+    with_rejected = sum(bool(rejected) for _, rejected, _ in results)
+    rows = sum(len(rows) for rows, _, _ in results)
+    rejected = sum(len(rejected) for _, rejected, _ in results)
+    assert (len(FILES), loaded, with_rejected, rows, rejected) == (210, 156, 25, 18413, 46)
+
+
+def test_google_export_with_4778_events() -> None:
+    rows, rejected, notes = parsed("rie/issue42.ics")
+    assert (CORPUS / "rie/issue42.ics").read_bytes().count(b"BEGIN:VEVENT") == 4778
+    assert (len(rows), len(rejected)) == (8788, 0)
+    assert len({row["event_uid"] for row in rows}) == 4770  # 8 VEVENTs are overrides (RECURRENCE-ID) of others
+    # CREATED:00001231T000000Z is not a property the model uses: the event loads
+    uid = "EE987ECB4AF641C0A7F728A733A3741F00000000000000000000000000000000"
+    assert [row["summary"] for row in rows if row["event_uid"] == uid]
+    # TZID=Europe/lisbon (sic) is the IANA zone Europe/Lisbon, said once for its 46 VEVENTs
+    [lisbon] = [note for note in notes if "Europe/lisbon" in note.note]
+    assert lisbon.note.startswith("TZID 'Europe/lisbon' read as the IANA zone Europe/Lisbon: 46 VEVENTs")
+    assert not any(row["event_uid"].startswith("sha256:") for row in rows)
+
+
+def test_windows_tzid_with_and_without_vtimezone() -> None:
+    # Exchange 2010: TZID=Eastern Standard Time with its VTIMEZONE; 17:00 EDT on 28 October 2024
+    [row] = parsed("icalendar/issue_836_do_not_quote_tzid.ics")[0]
+    assert (row["occurrence_start_utc"], row["original_tzid"]) == (utc(2024, 10, 28, 21), "Eastern Standard Time")
+    # TZID=Pacific Standard Time, no VTIMEZONE for it: CLDR's America/Los_Angeles; weekly on Thursday 10:00
+    rows, _, notes = parsed("rie/issue_107_omitting_last_event.ics")
+    starts = sorted(row["occurrence_start_utc"] for row in rows)
+    assert (starts[0], starts[-1], len(starts)) == (utc(2023, 1, 5, 18), utc(2023, 6, 8, 17), 23)  # PST, then PDT
+    assert {row["original_tzid"] for row in rows} == {"Pacific Standard Time"}
+    assert any("read as America/Los_Angeles, from a Windows zone name" in note.note for note in notes)
+
+
+def test_display_name_tzid_with_its_vtimezone() -> None:
+    [row] = parsed("icalendar/issue_237_fail_to_parse_timezone_with_non_ascii_tzid.ics")[0]
+    assert (row["occurrence_start_utc"], row["original_tzid"]) == (utc(2017, 5, 11, 16, 30), "(UTC-03:00) Brasília")
+
+
+def test_dtstart_given_twice_uses_the_first() -> None:
+    rows, rejected, notes = parsed("icalendar/pacific_fiji.ics")
+    [fiji] = [row for row in rows if row["event_uid"] == "noend123"]
+    assert fiji["occurrence_start_utc"] == utc(2014, 8, 28, 20)  # 08:00 in the feed's custom_Pacific/Fiji (+12)
+    assert not rejected
+    assert any("DTSTART given 2 times with different values: the first is used" in n.note for n in notes)
+
+
+def test_events_without_uid_get_stable_synthesised_uids() -> None:
+    name = "rie/issue_15_duplicated_events.ics"  # three events without UID starting at the same time
+    first = [row["event_uid"] for row in parsed(name)[0]]
+    again = [item[0] for item in ics.parse((CORPUS / name).read_bytes(), {}) if isinstance(item, tuple)]
+    assert first == again and len(set(first)) == 3
+    assert all(re.fullmatch(r"sha256:[0-9a-f]{64}@observatory", uid) for uid in first)
+    flagged = {note.where for note in parsed(name)[2] if note.note.endswith("synthesised from its content")}
+    assert flagged == {f"UID {uid}" for uid in first}
+
+
+def test_weekly_series_without_window_yields_many_rows() -> None:
+    # Google export: weekly on Thursday 08:30 Berlin from 2019-02-28, open-ended; the last start written for a
+    # recurring series is 2019-06-22, so without window the series runs to 2021-06-22
+    rows = [
+        r
+        for r in parsed("rie/daylight_saving_time.ics")[0]
+        if r["event_uid"] == "7g6502aejkun96i5fenfu6hvc1@google.com"
+    ]
+    starts = sorted(row["occurrence_start_utc"] for row in rows)
+    # 121 Thursdays, less the one EXDATE removes (7 March 2019)
+    assert (starts[0], starts[-1], len(starts)) == (utc(2019, 2, 28, 7, 30), utc(2021, 6, 17, 6, 30), 120)
+    local = [start.astimezone(ZoneInfo("Europe/Berlin")) for start in starts]
+    assert {(moment.weekday(), moment.hour, moment.minute) for moment in local} == {(3, 8, 30)}
+    assert date(2019, 3, 7) not in {moment.date() for moment in local}
+
+
+def test_series_whose_only_written_start_is_excluded_still_occurs() -> None:
+    # weekly on Tuesday 16:15 Berlin until 2020-02-04 15:14:59Z (so not on 4 February); EXDATE removes the DTSTART
+    # (the only start written) and eight more Tuesdays
+    rows = parsed("rie/issue_20_exdate_ignored.ics")[0]
+    assert sorted(row["occurrence_start_utc"] for row in rows) == [
+        utc(2019, 10, 29, 15, 15), utc(2019, 11, 12, 15, 15), utc(2019, 12, 10, 15, 15), utc(2020, 1, 7, 15, 15),
+        utc(2020, 1, 14, 15, 15), utc(2020, 1, 21, 15, 15), utc(2020, 1, 28, 15, 15),
+    ]  # fmt: skip
+
+
+def test_logical_date_window() -> None:
+    rows, _, notes = parsed("rie/daylight_saving_time.ics", logical_date="2019-03-01")
+    starts = [row["occurrence_start_utc"] for row in rows]
+    assert min(starts) >= utc(2018, 2, 28, 23) and max(starts) < utc(2021, 3, 1, 23)
+    assert any(note.note.startswith("occurrences starting 2018-03-01 to 2021-03-01 (Europe/Berlin)") for note in notes)
+
+
+def test_same_start_of_one_uid_is_rejected_not_dropped() -> None:
+    # overrides moved onto the time of another occurrence of the same series: rows are unique on (UID, start)
+    rows, rejected, _ = parsed("rie/same_event_recurring_at_same_time.ics")
+    assert len(rows) == 2 and len(rejected) == 4
+    assert all("starts at the same time (the row key)" in r.reason for r in rejected)
