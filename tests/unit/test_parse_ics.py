@@ -44,6 +44,9 @@ def test_raw_table_matches() -> None:
     parsed = list(ics.parse(feed("fablab_cottbus.ics"), {}))
     assert all(len(row) == len(COLUMNS) for row in parsed if isinstance(row, tuple))
     assert all(isinstance(row, tuple | Note) for row in parsed)
+    assert {dict(zip(COLUMNS, row, strict=True))["uid_synthesised"] for row in parsed if isinstance(row, tuple)} == {
+        False
+    }  # the feed's own UIDs
 
 
 @pytest.mark.parametrize("name", ["fablab_cottbus.ics", "machbar_16_feb_2019.ics", "updates.ics"])
@@ -434,6 +437,7 @@ def test_event_without_uid_gets_a_stable_synthesised_uid() -> None:
     [row], [same] = first[0], again[0]
     assert row["event_uid"] == same["event_uid"]
     assert re.fullmatch(r"sha256:[0-9a-f]{64}@observatory", row["event_uid"])
+    assert row["uid_synthesised"] is True
     assert (
         Note(
             f"UID {row['event_uid']}",

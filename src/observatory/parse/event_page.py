@@ -82,6 +82,7 @@ def parse(payload: bytes, options: Mapping[str, Any]) -> Iterator[tuple]:
         to_utc(_moment(metadata, fields["last_modified"], where), zone) if modified else None,
         False,
         json.dumps(event_places(location, title, description, options), ensure_ascii=False),
+        False,  # uid_synthesised: a page's UID is its slug
     )
 
 

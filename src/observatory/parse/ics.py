@@ -583,6 +583,7 @@ class _Event:
     written_starts: list[datetime]  # DTSTART and RDATEs, UTC
     recurring: bool
     tzid: str | None = None  # DTSTART's TZID as published
+    uid_synthesised: bool = False  # the VEVENT had no UID: ``uid`` is a hash of its content
 
     @property
     def label(self) -> str:
@@ -646,6 +647,7 @@ def _read_event(feed: _Feed, block: _Block, zones: _Zones, notes: _Notes) -> _Ev
         notes.single.append(Note(f"UID {uid}", f"{where}: no UID in the VEVENT, synthesised from its content"))
     event = _event(block, raw, component, uid, where, zones.default)
     event.tzid = _clean(published_tzid) if published_tzid else None
+    event.uid_synthesised = synthesised
     return event
 
 
@@ -951,6 +953,7 @@ def _row(
         to_utc(modified, zone) if isinstance(modified, date) else None,
         recurring,
         json.dumps(event_places(location, summary, description, options), ensure_ascii=False),
+        source.uid_synthesised,
     )
 
 

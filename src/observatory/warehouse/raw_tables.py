@@ -92,6 +92,7 @@ RAW_TABLES: dict[str, RawTable] = {
                 ("last_modified", "timestamptz"),
                 ("is_recurring", "boolean"),
                 ("places", "jsonb"),  # resolved cities and their role (host, participant, ...): extract.locations
+                ("uid_synthesised", "boolean"),  # the feed gave no UID: event_uid is a hash of the VEVENT's content
             ),
             natural_key=("event_uid", "occurrence_start_utc"),
         ),

@@ -20,6 +20,7 @@ renamed as (
         last_modified as event_last_modified_at,
         is_recurring,
         coalesce(places, '[]'::jsonb) as event_places,
+        coalesce(uid_synthesised, false) as is_uid_synthesised,
         loaded_at
     from source
 )
