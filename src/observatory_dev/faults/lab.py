@@ -352,7 +352,7 @@ def _compare(
     source = load_registry()[source_id]
     table = RAW_TABLES[source.raw_table]
     options = {**source.parse, "resource_name": resource_name(url), "media_type": None}
-    expected_rows = list(parser_for(source.format).parse(payload, options))
+    expected_rows = [row for row in parser_for(source.format).parse(payload, options) if isinstance(row, tuple)]
     columns = sql.SQL(", ").join(sql.Identifier(name) for name in table.column_names)
     raw = sql.Identifier(table.name)
     with conn.transaction(force_rollback=True):

@@ -137,10 +137,11 @@ def funding_csv(
 
 
 def ics_feed(version: int = 1, invalid_dates: bool = False) -> bytes:
-    """An iCalendar feed of three community events in Berlin time; ``invalid_dates`` puts one on 31 February."""
+    """An iCalendar feed of three community events in Berlin time, in the month of the lab's days (so inside the
+    window the parser derives from the logical date); ``invalid_dates`` puts one on 31 February."""
     events = []
     for day in (11, 18, 25):
-        start = f"202503{day}T180000" if not (invalid_dates and day == 18) else "20250231T180000"
+        start = f"202605{day}T180000" if not (invalid_dates and day == 18) else "20260231T180000"
         events += [
             "BEGIN:VEVENT",
             f"UID:language-cafe-{day}@fault.example",
