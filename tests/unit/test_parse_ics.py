@@ -249,7 +249,8 @@ def test_invalid_date_rejects_only_its_vevent() -> None:
     [
         (b"\xff\xfeBEGIN:VCALENDAR", "not UTF-8"),
         (b"this is not a calendar", "not an iCalendar payload"),
-        (b"BEGIN:VEVENT\r\nUID:x\r\nDTSTART:20250101T100000Z\r\nEND:VEVENT\r\n", "expected a VCALENDAR"),
+        (b"BEGIN:VTODO\r\nUID:x\r\nEND:VTODO\r\n", "expected a VCALENDAR, found VTODO"),
+        (b"BEGIN:VEVENT\r\nUID:x\r\nDTSTART:20250101T100000Z\r\n", "expected a VCALENDAR, found VEVENT"),
     ],
 )
 def test_bad_payloads(payload: bytes, message: str) -> None:
@@ -609,7 +610,10 @@ def test_undecodable_bytes_reject_their_vevent_only() -> None:
 @pytest.mark.parametrize(
     ("payload", "message"),
     [
-        (calendar("UID:a\nDTSTART:20250301T100000Z")[:-15], "before END:VCALENDAR: truncated?"),
+        (
+            b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\n",
+            "ends inside VCALENDAR (begun on line 1) before END:VCALENDAR: truncated?",
+        ),
         (b"", "not an iCalendar payload"),
         (b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:x\r\n", "ends inside VEVENT (begun on line 2)"),
     ],
@@ -629,3 +633,202 @@ def test_bad_options_are_parse_errors() -> None:
         rows("updates.ics", default_timezone="Mars/Olympus")
     with pytest.raises(ParseError, match="option logical_date"):
         rows("updates.ics", logical_date="yesterday")
+
+
+# --- what publishers send: rows for what the feed says, nothing invented (issue 12, acceptance) -----------------
+
+
+def test_an_unexpandable_rule_loads_the_written_starts_only() -> None:
+    payload = calendar(
+        "UID:fortnightly@example.org\nDTSTART:20250303T100000Z\nRRULE:FREQ=FORTNIGHTLY\nRDATE:20250305T100000Z",
+        "UID:new-year@example.org\nDTSTART;VALUE=DATE:20250129\nRRULE:RSCALE=CHINESE;FREQ=YEARLY\nSUMMARY:New Year",
+        "UID:typo@example.org\nDTSTART;TZID=Europe/Berlin:20250306T180000\nDTEND;TZID=Europe/Berlin:20250306T190000\n"
+        "RRULE:FREQ=WEEKLY;UNTL=20250501;BYDAY=TH",
+        "UID:gregorian@example.org\nDTSTART:20250310T100000Z\nRRULE:RSCALE=GREGORIAN;FREQ=WEEKLY;COUNT=3;SKIP=OMIT",
+        "UID:cancelled@example.org\nDTSTART:20250311T100000Z\nRRULE:FREQ=NEVER\nEXDATE:2025031",
+    )
+    found, [rejected], notes = parsed(payload)
+    assert [
+        (r["event_uid"], r["occurrence_start_utc"], r["occurrence_end_utc"], r["all_day"], r["is_recurring"])
+        for r in found
+    ] == [
+        # an unreadable FREQ: the DTSTART and the RDATE, nothing of the rule
+        ("fortnightly@example.org", utc(2025, 3, 3, 10), utc(2025, 3, 3, 10), False, True),
+        ("fortnightly@example.org", utc(2025, 3, 5, 10), utc(2025, 3, 5, 10), False, True),
+        # RFC 7529 Chinese calendar: the written date, a day long
+        ("new-year@example.org", utc(2025, 1, 29), utc(2025, 1, 30), True, True),
+        # UNTL (sic): dateutil refuses the rule; 18:00-19:00 in Berlin
+        ("typo@example.org", utc(2025, 3, 6, 17), utc(2025, 3, 6, 18), False, True),
+        # RSCALE=GREGORIAN and SKIP=OMIT are RFC 7529's defaults: the rule expands
+        ("gregorian@example.org", utc(2025, 3, 10, 10), utc(2025, 3, 10, 10), False, True),
+        ("gregorian@example.org", utc(2025, 3, 17, 10), utc(2025, 3, 17, 10), False, True),
+        ("gregorian@example.org", utc(2025, 3, 24, 10), utc(2025, 3, 24, 10), False, True),
+    ]
+    # an unreadable EXDATE still rejects its series: the written start may be the occurrence it cancels
+    assert (rejected.where, rejected.reason) == (
+        "VEVENT #5 (line 26, UID cancelled@example.org)",
+        "unreadable EXDATE: Expected time, got: 2025031",
+    )
+    assert (
+        Note(
+            "VEVENT #1 (line 3, UID fortnightly@example.org)",
+            "RRULE 'FREQ=FORTNIGHTLY' not expanded (unreadable: Expected frequency, got: FORTNIGHTLY): the written "
+            "DTSTART and RDATEs are its occurrences, the rule's others are not loaded",
+        )
+        in notes
+    )
+    text = notes_of(notes)
+    assert (
+        "VEVENT #2 (line 9, UID new-year@example.org): RRULE 'RSCALE=CHINESE;FREQ=YEARLY' not expanded "
+        "(RSCALE=CHINESE: a non-Gregorian calendar (RFC 7529), which the expansion does not know)" in text
+    )
+    assert (
+        "VEVENT #3 (line 15, UID typo@example.org): RRULE 'FREQ=WEEKLY;BYDAY=TH;UNTL=20250501' not expanded (cannot "
+        "be expanded: ValueError: unknown parameter 'UNTL')" in text
+    )
+    assert "gregorian@example.org" not in text
+
+
+def test_an_unexpandable_rule_keeps_the_overrides_and_exdates() -> None:
+    payload = calendar(
+        "UID:series@example.org\nDTSTART:20250303T100000Z\nRRULE:FREQ=WEEKLY;UNTL=20250401\nRDATE:20250305T100000Z\n"
+        "EXDATE:20250303T100000Z",
+        "UID:series@example.org\nRECURRENCE-ID:20250310T100000Z\nDTSTART:20250311T100000Z\nSUMMARY:Moved",
+    )
+    found, rejected, _ = parsed(payload)
+    # the DTSTART is cancelled by its EXDATE; the RDATE and the override (a start written in the feed) remain
+    assert [(r["occurrence_start_utc"], r["summary"]) for r in found] == [
+        (utc(2025, 3, 5, 10), None),
+        (utc(2025, 3, 11, 10), "Moved"),
+    ]
+    assert not rejected
+
+
+def test_an_unreadable_end_is_rfc_5545s_end_for_an_event_without_one() -> None:
+    payload = calendar(
+        "UID:huge@example.org\nDTSTART:20250301T100000Z\nDURATION:P999999999999999999W",
+        "UID:all-day@example.org\nDTSTART;VALUE=DATE:20250302\nDTEND;VALUE=DATE:2025030",
+        "UID:both@example.org\nDTSTART:20250303T100000Z\nDTEND:tomorrow\nDURATION:PT2H",
+        "UID:far@example.org\nDTSTART:20250304T100000Z\nDURATION:P999999999D",
+        "UID:empty@example.org\nDTSTART:20250305T100000Z\nDTEND:",
+    )
+    found, rejected, notes = parsed(payload, default_timezone="Europe/Berlin")
+    assert not rejected
+    assert [(r["event_uid"], r["occurrence_start_utc"], r["occurrence_end_utc"], r["all_day"]) for r in found] == [
+        ("huge@example.org", utc(2025, 3, 1, 10), utc(2025, 3, 1, 10), False),  # a DATE-TIME start: that instant
+        ("all-day@example.org", utc(2025, 3, 1, 23), utc(2025, 3, 2, 23), True),  # a DATE start: one day
+        ("both@example.org", utc(2025, 3, 3, 10), utc(2025, 3, 3, 12), False),  # the DURATION is readable
+        ("far@example.org", utc(2025, 3, 4, 10), utc(2025, 3, 4, 10), False),
+        ("empty@example.org", utc(2025, 3, 5, 10), utc(2025, 3, 5, 10), False),
+    ]
+    rfc = "the published end is unknown, so the event ends as RFC 5545 defines for a VEVENT without DTEND or DURATION"
+    assert (
+        Note(
+            "VEVENT #1 (line 3, UID huge@example.org)",
+            "DURATION 'P999999999999999999W' could not be read (Impractical iCalendar duration: P999999999999999999W): "
+            f"{rfc}: its DATE-TIME start itself",
+        )
+        in notes
+    )
+    assert (
+        Note(
+            "VEVENT #2 (line 8, UID all-day@example.org)",
+            f"DTEND '2025030' could not be read (Expected time, got: 2025030): {rfc}: one day after its DATE start",
+        )
+        in notes
+    )
+    assert (
+        Note(
+            "VEVENT #3 (line 13, UID both@example.org)",
+            "DTEND 'tomorrow' could not be read (Wrong date format tomorrow): ignored, the end is read from DURATION",
+        )
+        in notes
+    )
+    assert (
+        Note(
+            "VEVENT #4 (line 19, UID far@example.org)",
+            "DURATION 'P999999999D' could not be read (its end is outside the dates a time can have, years 1 to 9999): "
+            f"{rfc}: its DATE-TIME start itself",
+        )
+        in notes
+    )
+    assert (
+        Note(
+            "VEVENT #5 (line 24, UID empty@example.org)",
+            f"DTEND '' could not be read (empty): {rfc}: its DATE-TIME start itself",
+        )
+        in notes
+    )
+
+
+def test_a_calendar_ending_before_end_vcalendar_loads_its_complete_vevents() -> None:
+    complete = calendar("UID:a@example.org\nDTSTART:20250301T100000Z", "UID:b@example.org\nDTSTART:20250302T100000Z")
+    cut = complete.removesuffix(b"END:VCALENDAR\r\n") + b"BEGIN:VEVENT\r\nUID:cut@example.org\r\nDTSTART:2025"
+    found, [rejected], notes = parsed(cut)
+    assert [(r["event_uid"], r["occurrence_start_utc"]) for r in found] == [
+        ("a@example.org", utc(2025, 3, 1, 10)),
+        ("b@example.org", utc(2025, 3, 2, 10)),
+    ]
+    assert rejected == Rejected(
+        "VEVENT #3 (line 11, UID cut@example.org)",
+        "no END:VEVENT: the payload ends inside it",
+        "BEGIN:VEVENT\r\nUID:cut@example.org\r\nDTSTART:2025",
+    )
+    assert (
+        Note(
+            "file",
+            "ends before END:VCALENDAR: the VCALENDAR begun on line 1 has no END; its 2 complete VEVENT(s) are read, "
+            "the VEVENT begun on line 11, not ended, is rejected",
+        )
+        in notes
+    )
+    # a mistyped END line (Exchange 2010 in the icalendar corpus: END:VCALENDARD)
+    mistyped = calendar("UID:a@example.org\nDTSTART:20250301T100000Z").replace(b"END:VCALENDAR", b"END:VCALENDARD")
+    [row], rejected, notes = parsed(mistyped)
+    assert (row["event_uid"], row["occurrence_start_utc"], rejected) == ("a@example.org", utc(2025, 3, 1, 10), [])
+    assert (
+        Note(
+            "file",
+            "ends before END:VCALENDAR: the VCALENDAR begun on line 1 has no END (line 7 'END:VCALENDARD' ends no "
+            "component); its 1 complete VEVENT(s) are read",
+        )
+        in notes
+    )
+    # no complete VEVENT: nothing saves the file
+    with pytest.raises(ParseError, match=re.escape("ends inside VEVENT (begun on line 3) before END:VCALENDAR")):
+        list(ics.parse(b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:cut@example.org\r\n", {}))
+
+
+def test_vevents_without_a_vcalendar_or_in_an_unknown_wrapper_are_read() -> None:
+    bare = b"BEGIN:VEVENT\r\nUID:bare@example.org\r\nDTSTART:20250301T100000Z\r\nEND:VEVENT\r\n"
+    [row], rejected, notes = parsed(bare)
+    assert (row["event_uid"], row["occurrence_start_utc"], rejected) == ("bare@example.org", utc(2025, 3, 1, 10), [])
+    assert Note("file", "1 VEVENT(s) without a VCALENDAR around them (the wrapper is missing): read as in one") in notes
+    wrapped = (
+        b"BEGIN:X-CONTAINER\r\nX-WR-TIMEZONE:Europe/Berlin\r\nBEGIN:VEVENT\r\nUID:inner@example.org\r\n"
+        b"DTSTART:20250301T100000\r\nEND:VEVENT\r\nEND:X-CONTAINER\r\n"
+    )
+    [row], rejected, notes = parsed(wrapped)
+    # the wrapper's properties are the calendar's: the floating 10:00 is Berlin's
+    assert (row["event_uid"], row["occurrence_start_utc"], rejected) == ("inner@example.org", utc(2025, 3, 1, 9), [])
+    assert Note("file", "1 VEVENT(s) inside X-CONTAINER, an unknown component, not in a VCALENDAR: read as in one") in (
+        notes
+    )
+    with pytest.raises(ParseError, match=re.escape("expected a VCALENDAR, found MYCOMP (line 1)")):
+        list(ics.parse(b"BEGIN:MYCOMP\r\nEND:MYCOMP\r\n", {}))
+
+
+def test_vevents_without_a_readable_dtstart_stay_rejected() -> None:
+    payload = calendar(
+        "UID:when@example.org\nSUMMARY:When?",
+        "UID:invalid@example.org\nDTSTART:INVALID-DATE\nDTEND:20250301T100000Z",
+    )
+    found, rejected, _ = parsed(payload)
+    assert not found  # no time is invented, not even from the DTEND
+    assert [(r.where, r.reason) for r in rejected] == [
+        ("VEVENT #1 (line 3, UID when@example.org)", "no DTSTART"),
+        (
+            "VEVENT #2 (line 7, UID invalid@example.org)",
+            "unreadable DTSTART: Expected datetime, date, or time. Got: 'INVALID-DATE'",
+        ),
+    ]

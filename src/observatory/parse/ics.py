@@ -11,8 +11,9 @@ Options (all optional):
   before it to ``WINDOW_MONTHS_AHEAD`` (24) months after it.
 - Neither given (a unit test, ``observatory parse``): the window spans the starts written in
   the feed (DTSTART of every VEVENT and every RDATE), extended to ``SERIES_MONTHS_AHEAD`` (24)
-  months after the last written start of a recurring series, so the result depends on the
-  payload only, never on today's date, and a series never collapses to its written start.
+  months after the last written start of a series with an RRULE or RDATE, so the result
+  depends on the payload only, never on today's date, and a series never collapses to its
+  written start.
   A ``Note`` states the window used.
 - ``country_code``, ``default_city``, ``text_language``: how ``places`` is resolved from
   LOCATION, SUMMARY and DESCRIPTION (see :func:`observatory.extract.locations.event_places`).
@@ -31,15 +32,34 @@ CANCELLED is NULL with a note.
 
 Record-level tolerance (one bad VEVENT never sinks the feed). The payload is split into its
 VCALENDAR(s) and components here; only VEVENTs and VTIMEZONEs are read, every other component
-(VTODO, VJOURNAL, VFREEBUSY, VALARM, ...) is skipped unread. ``ParseError`` is raised only for
-a payload that is no calendar: not UTF-8 before its first VCALENDAR, no VCALENDAR, another
-component at the top, or an end before END:VCALENDAR (a truncated download, which must not
-replace the source's rows). Within a VEVENT only the properties the model uses are read
+(VTODO, VJOURNAL, VFREEBUSY, VALARM, ...) is skipped unread. What publishers serve is read as
+far as it goes, each time with a file ``Note``:
+
+- A payload that ends before END:VCALENDAR (no END line, or a mistyped one like
+  ``END:VCALENDARD``): its complete VEVENTs are read, an unended trailing one is ``Rejected``
+  with its text. A truncated download is caught before parsing (the HTTP layer checks
+  Content-Length), so this is the file as published.
+- VEVENTs without a VCALENDAR around them, or inside an unknown top-level component
+  (``BEGIN:MYCOMP``, whose properties are read as the calendar's): read as if in a VCALENDAR.
+
+``ParseError`` is raised only for a payload that is not UTF-8 before its first VCALENDAR, or
+that is no calendar (no VCALENDAR, another component at the top, an end before END:VCALENDAR)
+and holds no complete VEVENT. Within a VEVENT only the properties the model uses are read
 (``USED_PROPERTIES``); others (CREATED, DTSTAMP, ATTACH, X-...) are never validated. A VEVENT
 is yielded as ``Rejected`` (its text, the reason) when it has undecodable bytes, no END, no
-DTSTART, or an unreadable DTSTART, DTEND, DURATION, RRULE, EXDATE or RECURRENCE-ID, or when
-its series cannot be expanded. Decided per property, each with a ``Note``:
+DTSTART or an unreadable DTSTART (no occurrence can be placed without inventing its time), an
+unreadable EXDATE or RECURRENCE-ID, or when its series cannot be expanded even without its
+RRULEs. Decided per property, each with a ``Note``:
 
+- RRULE unreadable (``FREQ=FORTNIGHTLY``), in a non-Gregorian RSCALE (RFC 7529: ``CHINESE``,
+  ``HEBREW``, ...) or refused by the expansion (``UNTL=...``, ``SKIP=FORWARD``): the rule is
+  not expanded; the written DTSTART and RDATEs (less EXDATEs) and the overrides are the
+  series' occurrences, the rule's others are not invented. ``is_recurring`` stays true, as
+  published. RSCALE=GREGORIAN and SKIP=OMIT, RFC 7529's defaults, are read as absent.
+- DTEND or DURATION unreadable (``DURATION:P999999999999999999W``, an end past the year 9999):
+  dropped; with the other one present the end is read from it, else the event ends as RFC
+  5545 defines for a VEVENT without DTEND or DURATION (a DATE start: one day later, a
+  DATE-TIME start: at its start), and the note says the published end could not be read.
 - RDATE: a property with an unreadable value (``20131210Z``, a TIME) is dropped; the series
   loses that extra date only (rejecting the series would lose all of it), and the note names
   the value. EXDATE is stricter: ignoring one would publish an occurrence the feed cancelled.
@@ -47,8 +67,8 @@ its series cannot be expanded. Decided per property, each with a ``Note``:
   unreadable: NULL.
 - A property allowed once but given several times (DTSTART twice): the first is used.
 - An empty RRULE, RDATE or EXDATE adds or removes nothing and is ignored; spaces inside an
-  RRULE value (``BYDAY=MO, TU``) are removed. An RRULE with a non-Gregorian RSCALE (RFC 7529)
-  rejects its VEVENT. Several VCALENDARs in one payload are read together.
+  RRULE value (``BYDAY=MO, TU``) are removed. Several VCALENDARs in one payload are read
+  together.
 - No UID: ``sha256:<hex>@observatory``, the SHA-256 of the VEVENT's unfolded property lines
   without DTSTAMP (stable across exports of the same event); a Note with ``where`` =
   ``"UID <that uid>"`` flags each one.
@@ -83,6 +103,7 @@ import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from enum import Enum
 from functools import lru_cache
 from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -126,7 +147,9 @@ USED_PROPERTIES = frozenset(
 _TIME_PROPERTIES = frozenset({"DTSTART", "DTEND", "RECURRENCE-ID", "EXDATE", "RDATE"})  # may carry a TZID
 _ONCE = ("UID", "DTSTART", "DTEND", "DURATION", "RECURRENCE-ID", "SEQUENCE", "LAST-MODIFIED")
 _ONCE_TEXT = ("SUMMARY", "DESCRIPTION", "LOCATION", "STATUS")
-_REQUIRED_READABLE = frozenset({"DTSTART", "DTEND", "DURATION", "RRULE", "EXDATE", "RECURRENCE-ID"})
+_REQUIRED_READABLE = frozenset({"DTSTART", "EXDATE", "RECURRENCE-ID"})  # unreadable: the VEVENT is rejected
+_END_PROPERTIES = ("DTEND", "DURATION")  # unreadable: dropped, the VEVENT ends as RFC 5545 says without them
+_DROPPABLE = frozenset({*_END_PROPERTIES, "RRULE"})  # unreadable RRULE: dropped, the written starts are loaded
 _TOP_LEVEL = frozenset({"VCALENDAR", "VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY", "VTIMEZONE", "VAVAILABILITY"})
 _STATUSES = frozenset({"CONFIRMED", "TENTATIVE", "CANCELLED"})
 _INDEX = "X-OBSERVATORY-VEVENT"  # added to each VEVENT read: its place in the feed, kept by every occurrence
@@ -241,6 +264,8 @@ class _Block:
     broken: str | None = None  # why it cannot be read at all
     undecodable: bool = False
     index: int = 0  # VEVENT #n in the feed
+    complete: bool = False  # closed by its own END line
+    wrapper: str = "VCALENDAR"  # of a VEVENT: the top-level component it is in ("" for none)
 
 
 @dataclass
@@ -252,6 +277,7 @@ class _Feed:
     skipped: dict[str, int] = field(default_factory=dict)  # component name → count, not read
     calendars: int = 0
     stray_lines: int = 0  # outside any VCALENDAR, or END without BEGIN
+    unended: str | None = None  # the file note when the payload ends before END:VCALENDAR
 
     def raw(self, block: _Block) -> str:
         """The block's text as it is in the payload (undecodable bytes as U+FFFD)."""
@@ -277,10 +303,19 @@ def _logical_lines(text: str) -> Iterator[_Line]:
 
 
 def _scan(payload: bytes) -> _Feed:
+    """The payload's components. A VEVENT is read inside a VCALENDAR, inside an unknown top-level component
+    (``BEGIN:MYCOMP``, read as its wrapper) or on its own (no wrapper); a payload that ends before END:VCALENDAR
+    keeps its complete VEVENTs. ``ParseError`` when no complete VEVENT saves a payload that is no calendar."""
     if payload.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise ParseError("iCalendar payload is not UTF-8: it starts with a UTF-16 byte-order mark")
     feed = _Feed(payload.decode("utf-8-sig", errors="surrogateescape"))
     stack: list[_Block] = []
+    not_a_calendar: str | None = None  # the first sign that the payload is no calendar
+    unmatched: list[_Line] = []  # END lines that end no open component
+    wrapping: set[str] = set()  # unknown top-level components that hold a VEVENT
+
+    def is_wrapper(block: _Block) -> bool:  # at the top: a VCALENDAR, or an unknown component read as one
+        return block.name == "VCALENDAR" or block.name not in _TOP_LEVEL
 
     def close(block: _Block, end: int, broken: str | None = None) -> None:
         block.end, block.broken = end, block.broken or broken
@@ -289,14 +324,20 @@ def _scan(payload: bytes) -> _Feed:
             if block.name == "VCALENDAR":
                 feed.calendars += 1
                 feed.calendar_lines += block.lines
+            elif block.name == "VEVENT":
+                block.index, block.wrapper = len(feed.events) + 1, ""
+                feed.events.append(block)
+            elif block.name in wrapping:
+                feed.calendar_lines += block.lines
             else:
                 feed.skipped[f"{block.name} outside VCALENDAR"] = (
                     feed.skipped.get(f"{block.name} outside VCALENDAR", 0) + 1
                 )
-        elif parent.name == "VCALENDAR":
+        elif len(stack) == 1 and is_wrapper(parent):
             if block.name == "VEVENT":
-                block.index = len(feed.events) + 1
+                block.index, block.wrapper = len(feed.events) + 1, parent.name
                 feed.events.append(block)
+                wrapping.add(parent.name)
             elif block.name == "VTIMEZONE":
                 feed.timezones.append(block)
             else:
@@ -313,21 +354,24 @@ def _scan(payload: bytes) -> _Feed:
         if undecodable and not feed.calendars and not stack:
             raise ParseError(f"iCalendar payload is not UTF-8: undecodable bytes on line {line.number}")
         if colon and keyword == "BEGIN" and name:
-            if not stack and name != "VCALENDAR" and not feed.calendars:
-                raise ParseError(f"expected a VCALENDAR, found {name} (line {line.number})")
-            if name in _TOP_LEVEL:  # opens at the top or in a VCALENDAR only: whatever is still open was not ended
-                while len(stack) > (0 if name == "VCALENDAR" else 1):
+            if not stack and name != "VCALENDAR" and not feed.calendars and not_a_calendar is None:
+                not_a_calendar = f"expected a VCALENDAR, found {name} (line {line.number})"
+            if name in _TOP_LEVEL:  # opens at the top or in a wrapper only: whatever is still open was not ended
+                keep = 1 if name != "VCALENDAR" and stack and is_wrapper(stack[0]) else 0
+                while len(stack) > keep:
                     open_block = stack.pop()
                     close(open_block, line.begin, f"no END:{open_block.name} before BEGIN:{name} on line {line.number}")
             stack.append(_Block(name, line, undecodable=undecodable))
         elif colon and keyword == "END" and name:
             if name not in {block.name for block in stack}:
                 feed.stray_lines += 1
+                unmatched.append(line)
                 continue
             while stack[-1].name != name:
                 open_block = stack.pop()
                 close(open_block, line.begin, f"no END:{open_block.name} before END:{name} on line {line.number}")
             close_block = stack.pop()
+            close_block.complete = True
             close(close_block, line.end)
         elif not stack:
             feed.stray_lines += 1
@@ -339,13 +383,35 @@ def _scan(payload: bytes) -> _Feed:
                 if len(stack) == 1:
                     feed.stray_lines += 1
                     stack[-1].lines.pop()
+    ended_inside = None
     if stack:
-        raise ParseError(
-            f"iCalendar payload ends inside {stack[-1].name} (begun on line {stack[-1].line.number}) "
-            "before END:VCALENDAR: truncated?"
+        innermost, outermost = stack[-1], stack[0]
+        ended_inside = (
+            f"iCalendar payload ends inside {innermost.name} (begun on line {innermost.line.number}) "
+            f"before END:{outermost.name}: truncated?"
         )
-    if not feed.calendars:
-        raise ParseError("not an iCalendar payload: no BEGIN:VCALENDAR ... END:VCALENDAR")
+        mistyped = unmatched[-1] if unmatched else None
+        while stack:
+            open_block = stack.pop()
+            close(open_block, len(feed.text), f"no END:{open_block.name}: the payload ends inside it")
+        last = feed.events[-1] if feed.events else None
+        feed.unended = (
+            f"ends before END:{outermost.name}: the {outermost.name} begun on line {outermost.line.number} has no END"
+            + (f" (line {mistyped.number} {_clean(mistyped.text)[:40]!r} ends no component)" if mistyped else "")
+            + f"; its {sum(block.complete for block in feed.events)} complete VEVENT(s) are read"
+            + (
+                f", the VEVENT begun on line {last.line.number}, not ended, is rejected"
+                if last is not None and not last.complete and last.end == len(feed.text)
+                else ""
+            )
+        )
+    if not any(block.complete for block in feed.events):
+        if not_a_calendar and not feed.calendars:
+            raise ParseError(not_a_calendar)
+        if ended_inside:
+            raise ParseError(ended_inside)
+        if not feed.calendars:
+            raise ParseError("not an iCalendar payload: no BEGIN:VCALENDAR ... END:VCALENDAR")
     return feed
 
 
@@ -592,23 +658,24 @@ class _Event:
 
 def _read_event(feed: _Feed, block: _Block, zones: _Zones, notes: _Notes) -> _Event | Rejected:
     raw = feed.raw(block)
-    where = f"VEVENT #{block.index} (line {block.line.number})"
-    if block.broken:
-        return Rejected(where, block.broken, raw)
-    if block.undecodable:
-        return Rejected(where, "not UTF-8: the VEVENT has undecodable bytes", raw)
     uid = ""
     for line in block.lines:
         parts = _property_parts(line.text) if _property_name(line.text) == "UID" else None
         if parts is not None:
             uid = _clean(str(icalendar.vText.from_ical(parts[1]))).strip()
             break
+    where = f"VEVENT #{block.index} (line {block.line.number}{f', UID {uid}' if uid else ''})"
+    if block.broken:
+        return Rejected(where, block.broken, raw)
+    if block.undecodable:
+        return Rejected(where, "not UTF-8: the VEVENT has undecodable bytes", raw)
     synthesised = not uid
     if synthesised:
         content = "\n".join(line.text for line in block.lines if _property_name(line.text) != "DTSTAMP")
         uid = f"sha256:{hashlib.sha256(content.encode('utf-8', 'surrogateescape')).hexdigest()}@observatory"
     where = f"VEVENT #{block.index} (line {block.line.number}, UID {uid})"
-    props = _used_properties(block, where, notes)
+    dropped: _Dropped = {}
+    props = _used_properties(block, where, notes, dropped)
     if isinstance(props, str):
         return Rejected(where, props, raw)
     if synthesised:
@@ -638,7 +705,7 @@ def _read_event(feed: _Feed, block: _Block, zones: _Zones, notes: _Notes) -> _Ev
     lines += [f"{_INDEX}:{block.index}", "END:VEVENT"]
     try:
         component = cast(icalendar.Event, icalendar.Event.from_ical("\r\n".join(lines) + "\r\n"))
-        problem = _check(component, zones.default, where, notes)
+        problem = _check(component, zones.default, where, notes, dropped)
     except Exception as exc:
         problem = f"unreadable VEVENT: {type(exc).__name__}: {exc}"
     if problem:
@@ -648,11 +715,18 @@ def _read_event(feed: _Feed, block: _Block, zones: _Zones, notes: _Notes) -> _Ev
     event = _event(block, raw, component, uid, where, zones.default)
     event.tzid = _clean(published_tzid) if published_tzid else None
     event.uid_synthesised = synthesised
+    event.recurring = event.recurring or "RRULE" in dropped  # as published: one with an unreadable rule recurs
     return event
 
 
-def _used_properties(block: _Block, where: str, notes: _Notes) -> dict[str, list[tuple[Parameters, str, str]]] | str:
-    """The VEVENT's properties the model uses: name → [(parameters, raw value, line)], or why it is rejected."""
+_Dropped = dict[str, list[tuple[str, str]]]  # property name → [(its value or line as published, why unreadable)]
+
+
+def _used_properties(
+    block: _Block, where: str, notes: _Notes, dropped: _Dropped
+) -> dict[str, list[tuple[Parameters, str, str]]] | str:
+    """The VEVENT's properties the model uses: name → [(parameters, raw value, line)], or why it is rejected;
+    unreadable DTEND, DURATION and RRULE lines go to ``dropped``."""
     props: dict[str, list[tuple[Parameters, str, str]]] = {}
     for line in block.lines:
         name = _property_name(line.text)
@@ -673,21 +747,26 @@ def _used_properties(block: _Block, where: str, notes: _Notes) -> dict[str, list
         if parts is not None and not parts[1].strip() and name in ("RRULE", "RDATE", "EXDATE"):
             notes.add(f"empty {name} ignored", where)
             continue
-        if parts is None or (not parts[1].strip() and name in _REQUIRED_READABLE):
+        if parts is None or (not parts[1].strip() and name in _REQUIRED_READABLE | _DROPPABLE):
             if name in _REQUIRED_READABLE:
                 return f"unreadable {name} line: {_clean(text)[:120]!r}"
+            if name in _DROPPABLE:
+                shown, why = (_clean(text), "not a content line") if parts is None else ("", "empty")
+                dropped.setdefault(name, []).append((shown, why))
+                continue
             notes.add(f"unreadable {name} line ignored", where)
             continue
         props.setdefault(name, []).append((*parts, text))
     return props
 
 
-def _check(component: icalendar.Event, zone: ZoneInfo, where: str, notes: _Notes) -> str | None:
-    """Why the VEVENT cannot be loaded, or None; unreadable properties that do not matter are dropped."""
+def _check(component: icalendar.Event, zone: ZoneInfo, where: str, notes: _Notes, dropped: _Dropped) -> str | None:
+    """Why the VEVENT cannot be loaded, or None; unreadable properties that do not matter are dropped, an
+    unreadable DTEND, DURATION or RRULE with a note saying what is loaded instead."""
     for name, message in component.errors:
         if name in _REQUIRED_READABLE:
             return f"unreadable {name}: {message}"
-        if name == "RDATE":
+        if name == "RDATE" or name in _DROPPABLE:  # decided below, value by value
             continue
         if name and name.upper() in component:
             component.pop(name.upper())
@@ -695,19 +774,21 @@ def _check(component: icalendar.Event, zone: ZoneInfo, where: str, notes: _Notes
         notes.add(f"unreadable {name or 'content line'} read as {kind}", where)
     if "DTSTART" not in component:
         return "no DTSTART"
-    for rule in _listed(component, "RRULE"):
-        scale = str((rule.get("RSCALE") or ["GREGORIAN"])[0]).upper()
-        if scale != "GREGORIAN":
-            return f"RRULE with RSCALE={scale} (RFC 7529, not Gregorian) cannot be expanded"
-    for name in ("DTSTART", "DTEND", "RECURRENCE-ID"):
+    for name in ("DTSTART", "RECURRENCE-ID"):
         value = getattr(component.get(name), "dt", date.min)
         if not isinstance(value, date):
             return f"{name} is not a date or date-time: {value!r}"
-    if "DURATION" in component and not isinstance(_dt(component, "DURATION"), timedelta):
-        return f"DURATION is not a duration: {_dt(component, 'DURATION')!r}"
     for value in _listed(component, "EXDATE"):
         if not isinstance(value, icalendar.vDDDLists) or not all(isinstance(m.dt, date) for m in value.dts):
             return f"EXDATE is not a list of dates or date-times: {value.to_ical()!r}"
+    start = cast(date, _dt(component, "DTSTART"))
+    start_utc = to_utc(start, zone)
+    _keep_expandable_rules(component, dropped)
+    for name in _END_PROPERTIES:
+        why = _unreadable_end(component, name, start, start_utc, zone)
+        if why:
+            dropped.setdefault(name, []).append((_value_text(component[name]), why))
+            component.pop(name)
     _keep_readable_rdates(component, where, notes)
     status = component.get("STATUS")
     if status is not None:
@@ -717,13 +798,113 @@ def _check(component: icalendar.Event, zone: ZoneInfo, where: str, notes: _Notes
         else:
             component.pop("STATUS")
             notes.add(f"STATUS {str(status)[:40]!r} is not CONFIRMED, TENTATIVE or CANCELLED: read as NULL", where)
-    start = cast(date, _dt(component, "DTSTART"))
-    to_utc(start, zone)
-    if "DTEND" in component:
-        end = cast(date, _dt(component, "DTEND"))
-        if to_utc(end, zone) < to_utc(start, zone):
-            notes.add("DTEND before DTSTART: read swapped", where)
+    if "DTEND" in component and to_utc(cast(date, _dt(component, "DTEND")), zone) < start_utc:
+        notes.add("DTEND before DTSTART: read swapped", where)
+    for name in _END_PROPERTIES:
+        for shown, why in dropped.get(name, []):
+            notes.add(_end_note(name, shown, why, component, start), where)
+    for shown, why in dropped.get("RRULE", []):
+        notes.add(_rule_note(shown, why), where)
     return None
+
+
+def _value_text(value: Any) -> str:
+    """A property value as published (the raw text of an unreadable one)."""
+    if isinstance(value, list):
+        return ",".join(_value_text(item) for item in value)
+    if isinstance(value, icalendar.vBroken):
+        return _clean(str(value))
+    try:
+        return _clean(value.to_ical().decode("utf-8", errors="replace"))
+    except Exception:
+        return _clean(str(value))
+
+
+def _keep_expandable_rules(component: icalendar.Event, dropped: _Dropped) -> None:
+    """Drops the RRULEs that cannot be read or expanded (to ``dropped``); RSCALE=GREGORIAN and SKIP=OMIT (RFC
+    7529's defaults) are removed from the others, as the expansion does not know them."""
+    rules = _listed(component, "RRULE")
+    kept = []
+    for rule in rules:
+        if isinstance(rule, icalendar.vBroken):
+            dropped.setdefault("RRULE", []).append((_value_text(rule), f"unreadable: {rule.parse_error}"))
+            continue
+        if not isinstance(rule, icalendar.vRecur):
+            dropped.setdefault("RRULE", []).append((_value_text(rule), "not a recurrence rule"))
+            continue
+        scale = _rule_part(rule, "RSCALE") or "GREGORIAN"
+        if scale != "GREGORIAN":
+            why = f"RSCALE={scale}: a non-Gregorian calendar (RFC 7529), which the expansion does not know"
+            dropped.setdefault("RRULE", []).append((_value_text(rule), why))
+            continue
+        rule.pop("RSCALE", None)
+        if _rule_part(rule, "SKIP") == "OMIT":
+            rule.pop("SKIP")
+        kept.append(rule)
+    if len(kept) < len(rules):
+        component.pop("RRULE")
+        for rule in kept:
+            component.add("RRULE", rule, encode=False)
+
+
+def _rule_part(rule: icalendar.vRecur, name: str) -> str:
+    """The first value of an RRULE part, upper-cased ("" when absent)."""
+    value = (rule.get(name) or [""])[0]
+    return str(value.value if isinstance(value, Enum) else value).upper()
+
+
+def _unreadable_end(
+    component: icalendar.Event, name: str, start: date, start_utc: datetime, zone: ZoneInfo
+) -> str | None:
+    """Why the VEVENT's DTEND or DURATION cannot be read, None when it can (or is absent)."""
+    if name not in component:
+        return None
+    value = component[name]
+    if isinstance(value, list):
+        return f"given {len(value)} times"
+    if isinstance(value, icalendar.vBroken):
+        return str(value.parse_error)
+    moment = getattr(value, "dt", None)
+    try:
+        if name == "DTEND":
+            if not isinstance(moment, date):
+                return "not a date or date-time"
+            to_utc(moment, zone)
+        else:
+            if not isinstance(moment, timedelta):
+                return "not a duration"
+            _ends = start_utc + moment, start + moment  # both must be representable
+    except (OverflowError, ValueError):
+        return "its end is outside the dates a time can have, years 1 to 9999"
+    return None
+
+
+def _end_note(name: str, shown: str, why: str, component: icalendar.Event, start: date) -> str:
+    read = f"{name} {shown[:60]!r} could not be read ({why[:100]})"
+    other = next((other for other in _END_PROPERTIES if other in component), None)
+    if other:
+        return f"{read}: ignored, the end is read from {other}"
+    default = "one day after its DATE start" if not isinstance(start, datetime) else "its DATE-TIME start itself"
+    return (
+        f"{read}: the published end is unknown, so the event ends as RFC 5545 defines for a VEVENT without DTEND "
+        f"or DURATION: {default}"
+    )
+
+
+def _rule_note(shown: str, why: str) -> str:
+    return (
+        f"RRULE {shown[:80]!r} not expanded ({why[:120]}): the written DTSTART and RDATEs are its occurrences, the "
+        "rule's others are not loaded"
+    )
+
+
+def _expansion_problem(exc: Exception) -> str:
+    """What an expansion error says; recurring_ical_events reports every rule dateutil refuses as "UNTIL parameter
+    is missing", the ValueError it replaced says why."""
+    context = exc.__context__
+    if isinstance(context, ValueError) and str(context):
+        return f"{type(context).__name__}: {context}"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _dt(component: icalendar.Component, name: str) -> Any:
@@ -878,7 +1059,7 @@ def _window(
         if last is None:
             last = max(local)
         how = "the starts written in the feed"
-        recurring = {event.uid for event in events if event.recurring}
+        recurring = {e.uid for e in events if "RRULE" in e.component or "RDATE" in e.component}  # still expanding
         series = [m.astimezone(zone).date() for e in events if e.uid in recurring for m in e.written_starts]
         if series and options.get("window_end") is None:
             last = max(last, _add_months(max(series), SERIES_MONTHS_AHEAD))
@@ -924,6 +1105,28 @@ def _expand(
             members[0].where,
         )
     return [occurrence.as_component(False) for occurrence in series.between(window[0], end)]
+
+
+def _expand_or_written(
+    members: list[_Event], window: tuple[datetime, datetime], zone: ZoneInfo, notes: _Notes
+) -> list[icalendar.Component] | str:
+    """The series' occurrences; when its RRULEs cannot be expanded, those of its written starts (DTSTART, RDATE,
+    less EXDATE) with a note, never the rule's others; why it cannot be expanded at all otherwise."""
+    try:
+        return _expand(members, window, zone, notes)
+    except Exception as exc:
+        problem = _expansion_problem(exc)
+    ruled = [member for member in members if "RRULE" in member.component]
+    if not ruled:
+        return problem
+    rules = {member.where: _value_text(member.component.pop("RRULE")) for member in ruled}
+    try:
+        occurrences = _expand(members, window, zone, notes)
+    except Exception:
+        return problem
+    for where, rule in rules.items():
+        notes.add(_rule_note(rule, f"cannot be expanded: {problem}"), where)
+    return occurrences
 
 
 # --- rows ------------------------------------------------------------------------------------------------------
@@ -1012,6 +1215,20 @@ def _parse(payload: bytes, options: Mapping[str, Any]) -> list[tuple | Rejected 
         notes.add(f"the payload holds {feed.calendars} VCALENDARs: their VEVENTs are read together", "file")
     if feed.stray_lines:
         notes.add(f"{feed.stray_lines} lines outside a VCALENDAR or without their BEGIN ignored", "file")
+    if feed.unended:
+        notes.add(feed.unended, "file")
+    wrappers: dict[str, int] = {}
+    for block in feed.events:
+        wrappers[block.wrapper] = wrappers.get(block.wrapper, 0) + 1
+    for wrapper, count in wrappers.items():
+        if not wrapper:
+            notes.add(
+                f"{count} VEVENT(s) without a VCALENDAR around them (the wrapper is missing): read as in one", "file"
+            )
+        elif wrapper != "VCALENDAR":
+            notes.add(
+                f"{count} VEVENT(s) inside {wrapper}, an unknown component, not in a VCALENDAR: read as in one", "file"
+            )
     outside = [f"{count} {name}" for name, count in sorted(feed.skipped.items()) if name.endswith(" outside VCALENDAR")]
     if outside and feed.events:
         notes.add(f"components ignored: {', '.join(outside)}", "file")
@@ -1045,10 +1262,9 @@ def _occurrence_rows(
     out: list[tuple | Rejected] = []
     kept: dict[tuple[str, datetime], tuple[tuple, _Event]] = {}
     for uid, members in series.items():
-        try:
-            occurrences = _expand(members, window, zone, notes)
-        except Exception as exc:
-            reason = f"cannot expand the recurrence of UID {uid}: {type(exc).__name__}: {exc}"
+        occurrences = _expand_or_written(members, window, zone, notes)
+        if isinstance(occurrences, str):
+            reason = f"cannot expand the recurrence of UID {uid}: {occurrences}"
             out += [Rejected(member.where, reason, member.raw) for member in members]
             continue
         recurring = any(member.recurring for member in members)
