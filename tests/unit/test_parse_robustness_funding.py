@@ -9,6 +9,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from mutations import damaged
 
 from observatory.config.registry import load_registry
 from observatory.parse import Note, ParseError, Rejected, funding_csv, funding_json
@@ -132,27 +133,7 @@ def test_every_fixture_and_sample_is_mutated() -> None:
 @st.composite
 def mutated(draw: st.DrawFn, originals: list[Path]) -> tuple[bytes, dict[str, Any]]:
     path = draw(st.sampled_from(originals))
-    payload = bytearray(path.read_bytes()[:20_000])
-    for _ in range(draw(st.integers(1, 4))):
-        kind = draw(st.sampled_from(["flip", "truncate", "drop_line", "double_line", "insert", "reencode"]))
-        if not payload:
-            break
-        at = draw(st.integers(0, len(payload) - 1))
-        if kind == "flip":
-            payload[at] ^= 1 << draw(st.integers(0, 7))
-        elif kind == "truncate":
-            del payload[at:]
-        elif kind in ("drop_line", "double_line"):
-            lines = bytes(payload).split(b"\n")
-            index = draw(st.integers(0, len(lines) - 1))
-            lines[index : index + 1] = [] if kind == "drop_line" else [lines[index]] * 2
-            payload = bytearray(b"\n".join(lines))
-        elif kind == "insert":
-            payload[at:at] = draw(st.binary(min_size=1, max_size=16))
-        else:
-            text = bytes(payload).decode("utf-8", errors="replace")
-            payload = bytearray(text.encode(draw(st.sampled_from(["cp1250", "cp1252", "cp1253"])), errors="replace"))
-    return bytes(payload), ORIGINALS[path]
+    return damaged(draw, path.read_bytes()[:20_000], reencode=True), ORIGINALS[path]
 
 
 def only_rows_or_parse_error(parser, payload: bytes, options: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from mutations import damaged
 
 from observatory.parse import Note, ParseError, Rejected, ics
 from observatory.warehouse.raw_tables import RAW_TABLES
@@ -30,24 +31,7 @@ def test_the_originals_are_many() -> None:
 
 @st.composite
 def mutated(draw: st.DrawFn) -> bytes:
-    payload = bytearray(draw(st.sampled_from(ORIGINALS)).read_bytes())
-    for _ in range(draw(st.integers(1, 4))):
-        kind = draw(st.sampled_from(["flip", "truncate", "drop_line", "double_line", "insert"]))
-        if not payload:
-            break
-        at = draw(st.integers(0, len(payload) - 1))
-        if kind == "flip":
-            payload[at] ^= 1 << draw(st.integers(0, 7))
-        elif kind == "truncate":
-            del payload[at:]
-        elif kind in ("drop_line", "double_line"):
-            lines = bytes(payload).split(b"\n")
-            index = draw(st.integers(0, len(lines) - 1))
-            lines[index : index + 1] = [] if kind == "drop_line" else [lines[index]] * 2
-            payload = bytearray(b"\n".join(lines))
-        else:
-            payload[at:at] = draw(st.binary(min_size=1, max_size=16))
-    return bytes(payload)
+    return damaged(draw, draw(st.sampled_from(ORIGINALS)).read_bytes())
 
 
 def only_rows_or_parse_error(payload: bytes) -> None:
