@@ -35,7 +35,7 @@ import yaml
 
 from observatory.extract.locations import event_places
 from observatory.parse import ParseError
-from observatory.parse.ics import to_utc
+from observatory.parse.calendar.timezones import to_utc
 
 RAW_TABLE = "calendar_event"
 

@@ -32,7 +32,9 @@ from decimal import Decimal
 from typing import Any
 
 from observatory.parse import Note, ParseError, Rejected
-from observatory.parse.funding_csv import CellRecord, check_options, clean_text, storable, typed_rows, unstorable_cell
+from observatory.parse.funding.cells import CellRecord, clean_text, storable, unstorable_cell
+from observatory.parse.funding.options import check_options
+from observatory.parse.funding.rows import typed_rows
 
 RAW_TABLE = "funding_operation"
 

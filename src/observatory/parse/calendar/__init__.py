@@ -1,0 +1,1 @@
+"""The pieces of the iCalendar parser, ``observatory.parse.ics``."""

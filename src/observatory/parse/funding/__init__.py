@@ -1,0 +1,1 @@
+"""The pieces of the funding list parsers (:mod:`observatory.parse.funding_csv`, ``funding_json``)."""
