@@ -53,7 +53,6 @@ class Note:
 
 def parser_for(format_name: str) -> ModuleType:
     """The parser module for a registry ``format`` (e.g. ``jsonstat``, ``eurostat_tsv``)."""
-    try:
-        return importlib.import_module(f"observatory.parse.{format_name}")
-    except ModuleNotFoundError as exc:
-        raise ValueError(f"no parser for format {format_name!r}") from exc
+    if format_name not in FORMATS:  # parse/ also holds the parsers' parts (calendar/, funding/, arrays, ...)
+        raise ValueError(f"no parser for format {format_name!r}")
+    return importlib.import_module(f"observatory.parse.{format_name}")
