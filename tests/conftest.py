@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +13,42 @@ import pytest
 
 PROJECT = Path(__file__).resolve().parents[1]
 _database_numbers = itertools.count()
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _only_this_machine(address: object) -> None:
+    """Refuse, before any packet leaves, a connection to anything but this machine (a Unix socket or loopback)."""
+    if not isinstance(address, tuple):
+        return  # a Unix socket path
+    host = str(address[0])
+    try:
+        local = ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        local = host == "localhost"
+    if not local:
+        raise OSError(f"tests reach only this machine; refused a connection to {host}:{address[1]}")
+
+
+def _guarded_connect(self: socket.socket, address: object) -> None:
+    _only_this_machine(address)
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self: socket.socket, address: object) -> int:
+    _only_this_machine(address)
+    return _real_connect_ex(self, address)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_internet() -> Iterator[None]:
+    """Tests never reach the internet: HTTP sources are served from localhost. A socket connection from the test
+    process to any other address fails at once with a message naming it (processes the tests start, such as
+    Airflow or dbt, are pointed at localhost by their environment)."""
+    socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+    yield
+    socket.socket.connect, socket.socket.connect_ex = _real_connect, _real_connect_ex  # type: ignore[method-assign]
 
 
 @pytest.fixture(scope="module")

@@ -195,7 +195,7 @@ def _payloads(
         try:  # gzip is recognised by its magic bytes, whatever the server said (Eurostat's compressed=true)
             payload = decompressed(zone.read(source.source_id, item["content_sha256"]))
         except ParseError as exc:
-            raise ParseError(f"{source.source_id}: {item['resource']}: {exc}") from exc
+            raise _parse_error(source, item["resource"], exc) from exc
         yield item, payload, options
 
 
@@ -205,6 +205,16 @@ class ParseReport:
 
     rejected: list[tuple[str, Rejected]] = field(default_factory=list)
     notes: list[tuple[str, Note]] = field(default_factory=list)
+
+
+def _parse_error(source: Source, resource: str, exc: Exception, stopped_at: str = "") -> ParseError:
+    """One line naming the source and the resource for whatever a parser raised: its ``ParseError``, or a parser
+    bug or an input it did not foresee (with where it stopped), never a bare traceback."""
+    if isinstance(exc, ParseError):
+        return ParseError(f"{source.source_id}: {resource}: {exc}")
+    return ParseError(
+        f"{source.source_id}: {resource}: parser {source.format} failed{stopped_at}: {type(exc).__name__}: {exc}"
+    )
 
 
 def parse_landed(
@@ -230,13 +240,8 @@ def parse_landed(
                     report.notes.append((resource, parsed))
                 else:
                     yield parsed
-        except ParseError as exc:
-            raise ParseError(f"{source.source_id}: {resource}: {exc}") from exc
-        except Exception as exc:  # a parser bug or an input it did not foresee: one line, never a bare traceback
-            raise ParseError(
-                f"{source.source_id}: {resource}: parser {source.format} failed after record {records}: "
-                f"{type(exc).__name__}: {exc}"
-            ) from exc
+        except Exception as exc:
+            raise _parse_error(source, resource, exc, f" after record {records}") from exc
 
 
 def parse_landed_arrays(
@@ -247,12 +252,8 @@ def parse_landed_arrays(
     for item, payload, options in _payloads(source, landed, zone, logical_date):
         try:
             yield parser.parse_arrays(payload, options)
-        except ParseError as exc:
-            raise ParseError(f"{source.source_id}: {item['resource']}: {exc}") from exc
         except Exception as exc:
-            raise ParseError(
-                f"{source.source_id}: {item['resource']}: parser {source.format} failed: {type(exc).__name__}: {exc}"
-            ) from exc
+            raise _parse_error(source, item["resource"], exc) from exc
 
 
 def stage(source_id: str, load_id: str, landed: list[dict], settings: Settings | None = None) -> int:
@@ -265,9 +266,11 @@ def stage(source_id: str, load_id: str, landed: list[dict], settings: Settings |
     zone = LandingZone(settings.landing_dir)
     report = ParseReport()
     with connection.connect() as conn:
-        if _batch_state(conn, load_id)[0] == "unchanged":
+        status, logical_date = one_row(
+            conn.execute("select status, logical_date from audit.batch where load_id = %s", (load_id,))
+        )
+        if status == "unchanged":
             return 0
-        logical_date = one_row(conn.execute("select logical_date from audit.batch where load_id = %s", (load_id,)))[0]
         try:
             if hasattr(parser_for(source.format), "parse_arrays"):
                 batches = parse_landed_arrays(source, landed, zone, logical_date)

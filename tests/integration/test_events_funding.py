@@ -3,9 +3,6 @@ list, through the real pipeline (landing, parsing, GX gate, publish) and `dbt bu
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -17,7 +14,7 @@ from pytest_httpserver import HTTPServer
 
 from observatory import pipeline
 from observatory.config.settings import Settings
-from observatory.warehouse.connection import dbt_env
+from observatory_dev.docs_site import dbt_command
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 DAY1 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -80,24 +77,10 @@ SETTINGS = Settings.from_env()
 
 
 def dbt_build(dsn: str, select: str, target: Path) -> None:
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dbt"),
-            "build",
-            "--project-dir",
-            str(SETTINGS.dbt_project_dir),
-            "--profiles-dir",
-            str(SETTINGS.dbt_project_dir),
-            "--target-path",
-            str(target),
-            "--select",
-            select,
-            "--indirect-selection",
-            "cautious",
-        ],
-        env={**os.environ, **dbt_env(dsn)},
-        text=True,
-        capture_output=True,
+    result = dbt_command(
+        ["build", "--target-path", str(target), "--select", select, "--indirect-selection", "cautious"],
+        dsn,
+        check=False,
     )
     assert result.returncode == 0, result.stdout[-6000:]
 

@@ -113,3 +113,26 @@ def test_a_rerun_replaces_the_batch_rejected_records(warehouse_dsn, tmp_path) ->
     pipeline.run_source("funding_berlin_test", day, settings)
     _, rejected, _ = state(warehouse_dsn, pipeline.load_id_for("funding_berlin_test", day))
     assert len(rejected) == 1
+
+
+def test_a_warehouse_from_before_the_rejected_counts_gains_their_columns(warehouse_dsn) -> None:
+    from observatory.warehouse.bootstrap import ensure_warehouse_schema
+
+    with psycopg.connect(warehouse_dsn) as conn:
+        conn.execute("alter table audit.batch drop column rejected_count, drop column parse_notes")
+        conn.execute("alter table audit.data_health drop column rejected_last_batch")
+        conn.execute("alter table raw.calendar_event drop column uid_synthesised")
+        ensure_warehouse_schema(conn)
+        present = set(
+            conn.execute(
+                """select table_name, column_name from information_schema.columns
+                   where (table_schema, table_name) in (('audit', 'batch'), ('audit', 'data_health'),
+                                                        ('raw', 'calendar_event'))"""
+            ).fetchall()
+        )
+    assert {
+        ("batch", "rejected_count"),
+        ("batch", "parse_notes"),
+        ("data_health", "rejected_last_batch"),
+        ("calendar_event", "uid_synthesised"),
+    } <= present

@@ -3,23 +3,18 @@ against the real PostgreSQL, localhost HTTP and dbt."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import psycopg
 import pytest
 
 from observatory import pipeline
 from observatory.config.settings import Settings
-from observatory.warehouse.connection import dbt_env
+from observatory_dev.docs_site import dbt_command
 
 DAY = datetime(2026, 3, 10, tzinfo=UTC)
 SOURCES = ("reports_city_network_updates", "reports_city_network_feed")
 
-SETTINGS = Settings.from_env()
 
 
 @pytest.fixture(scope="module")
@@ -33,14 +28,9 @@ def published(warehouse_dsn, sample_base_url, tmp_path_factory) -> dict[str, int
 def report_marts(published, warehouse_dsn, tmp_path_factory) -> str:
     """`dbt build` of the report models (and what they need) into the test database."""
     target = tmp_path_factory.mktemp("dbt_target")
-    result = subprocess.run(
+    result = dbt_command(
         [
-            str(Path(sys.executable).with_name("dbt")),
             "build",
-            "--project-dir",
-            str(SETTINGS.dbt_project_dir),
-            "--profiles-dir",
-            str(SETTINGS.dbt_project_dir),
             "--target-path",
             str(target),
             "--log-path",
@@ -53,9 +43,8 @@ def report_marts(published, warehouse_dsn, tmp_path_factory) -> str:
             "--indirect-selection",
             "cautious",
         ],
-        env={**os.environ, **dbt_env(warehouse_dsn)},
-        capture_output=True,
-        text=True,
+        warehouse_dsn,
+        check=False,
     )
     assert result.returncode == 0, result.stdout[-6000:]
     return warehouse_dsn

@@ -10,6 +10,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mutations import damaged
+from test_parse_funding_csv import BERLIN, IRELAND, LUXEMBOURG, NORD_PAS_DE_CALAIS, NRW
+from test_parse_funding_json import AMIF_API, SOCRATA
 
 from observatory.config.registry import load_registry
 from observatory.parse import Note, ParseError, Rejected, funding_csv, funding_json
@@ -18,89 +20,17 @@ PROJECT = Path(__file__).resolve().parents[2]
 FIXTURES = PROJECT / "tests" / "fixtures" / "funding"
 SAMPLES = PROJECT / "sample_data" / "funding"
 
-_GERMAN = {
-    "beneficiary_name": "Name des Begünstigten",
-    "operation_title": "Bezeichnung des Vorhabens",
-    "start_date": "Datum des Beginns",
-    "end_date": "Datum des Endes",
-    "amount": "Gesamtbetrag förderfähiger Ausgaben",
-    "cofinancing_rate": "Kofinanzierungssatz",
-    "location_name": "PLZ Begünstigter",
+FIXTURE_OPTIONS: dict[str, dict[str, Any]] = {  # the options the unit tests read each fixture with
+    "esf_berlin_shape.csv": BERLIN,
+    "esif_luxembourg_shape.csv": LUXEMBOURG,
+    "erdf_ireland_counties_shape.csv": IRELAND,
+    "feder_nord_pas_de_calais_shape.csv": NORD_PAS_DE_CALAIS,
+    "esf_nrw_wild_cells_shape.csv": NRW,
+    "cohesion_socrata_page1.json": SOCRATA,
+    "cohesion_socrata_page2.json": SOCRATA,
+    "amif_api_page1.json": AMIF_API,
+    "amif_api_page2.json": AMIF_API,
 }
-FIXTURE_OPTIONS: dict[str, dict[str, Any]] = {
-    "esf_berlin_shape.csv": {
-        "columns": {**_GERMAN, "operation_summary": "Zusammenfassung des Vorhabens", "location_code": "Land"},
-        "currency": "EUR",
-        "country_code": "DE",
-        "decimal": ",",
-        "date_format": "%d.%m.%Y",
-        "default_city": "Berlin",
-    },
-    "esif_luxembourg_shape.csv": {
-        "columns": {
-            "fund": "fonds",
-            "start_date": "start_date",
-            "end_date": "end_date",
-            "amount": "eu_amount",
-            "cofinancing_rate": "co_financing",
-            "operation_title": "title",
-            "location_name": "commune(s)",
-            "beneficiary_name": "porteur_de_projet",
-        },
-        "currency": "EUR",
-        "country_code": "LU",
-        "year_only_dates": True,
-    },
-    "erdf_ireland_counties_shape.csv": {
-        "columns": {
-            "beneficiary_name": "Beneficiary Name",
-            "start_date": "Operation Start Date",
-            "end_date": "Operation End Date",
-            "amount": "Total Eligible Expenditure",
-            "cofinancing_rate": "EU Co-financing Rate",
-            "location_name": "County",
-        },
-        "country_code": "IE",
-        "location_type": "region",
-    },
-    "feder_nord_pas_de_calais_shape.csv": {
-        "columns": {
-            "beneficiary_name": "Bénéficiaire",
-            "start_date": "Date de début",
-            "end_date": "Date de fin",
-            "amount": "Coût total éligible",
-            "cofinancing_rate": "Taux UE",
-            "location_name": "Région",
-        },
-        "delimiter": ";",
-        "country_code": "FR",
-    },
-    "esf_nrw_wild_cells_shape.csv": {"columns": _GERMAN, "country_code": "DE", "location_type": "postcode"},
-    "cohesion_socrata_page1.json": {
-        "fields": {
-            "beneficiary_name": "beneficiary_name",
-            "start_date": "operation_start_date",
-            "amount": "total_eligible_expenditure",
-            "cofinancing_rate": "eu_co_financing_rate",
-            "location_name": "location",
-        },
-        "country_code": "IT",
-    },
-    "amif_api_page1.json": {
-        "records_path": "data",
-        "fields": {
-            "beneficiary_name": "attributes.beneficiary",
-            "start_date": "attributes.start",
-            "end_date": "attributes.end",
-            "amount": "attributes.union_contribution",
-            "cofinancing_rate": "attributes.cofinancing",
-            "location_name": "attributes.municipality",
-        },
-        "country_code": "GR",
-    },
-}
-FIXTURE_OPTIONS["cohesion_socrata_page2.json"] = FIXTURE_OPTIONS["cohesion_socrata_page1.json"]
-FIXTURE_OPTIONS["amif_api_page2.json"] = FIXTURE_OPTIONS["amif_api_page1.json"]
 
 
 def _sample_options() -> dict[Path, dict[str, Any]]:

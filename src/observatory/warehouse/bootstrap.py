@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 import psycopg
 from psycopg import sql
@@ -24,12 +25,11 @@ MIN_BI_PASSWORD_LENGTH = 12
 # privileges on any schema could still make.
 LARGE_OBJECT_CREATORS = ("lo_create(oid)", "lo_creat(integer)", "lo_from_bytea(oid, bytea)")
 
-# Audit columns added since the first release: (table, column, type), added to older warehouses at bootstrap.
-AUDIT_COLUMNS_ADDED = (
-    ("batch", "rejected_count", "bigint"),
-    ("batch", "parse_notes", "jsonb"),
-    ("data_health", "rejected_last_batch", "bigint"),
-)
+# Audit columns added since the first release, per table: (column, type), added to older warehouses at bootstrap.
+AUDIT_COLUMNS_ADDED = {
+    "batch": (("rejected_count", "bigint"), ("parse_notes", "jsonb")),
+    "data_health": (("rejected_last_batch", "bigint"),),
+}
 
 AUDIT_DDL = """
 create table if not exists audit.fetch_log (
@@ -149,16 +149,8 @@ def ensure_warehouse_schema(conn: psycopg.Connection) -> None:
     ).fetchone()
     if definition is None or "'unchanged'" not in definition[0]:  # ALTER locks the table: only when needed
         conn.execute(BATCH_STATUS_DDL)
-    audit_columns = set(
-        conn.execute("select table_name, column_name from information_schema.columns where table_schema = 'audit'")
-    )
-    for table_name, column, pg_type in AUDIT_COLUMNS_ADDED:
-        if (table_name, column) not in audit_columns:  # a warehouse created before the column existed
-            conn.execute(
-                sql.SQL("alter table audit.{} add column {} {}").format(
-                    sql.Identifier(table_name), sql.Identifier(column), sql.SQL(pg_type)
-                )
-            )
+    for table_name, added in AUDIT_COLUMNS_ADDED.items():
+        add_missing_columns(conn, "audit", table_name, added)
     for table in RAW_TABLES.values():
         name = sql.Identifier(table.name)
         columns: list[sql.Composable] = [sql.SQL("load_id text not null"), sql.SQL("source_id text not null")]
@@ -167,20 +159,7 @@ def ensure_warehouse_schema(conn: psycopg.Connection) -> None:
         ]
         columns.append(sql.SQL("loaded_at timestamptz not null default now()"))
         conn.execute(sql.SQL("create table if not exists raw.{} ({})").format(name, sql.SQL(", ").join(columns)))
-        present = {
-            column
-            for (column,) in conn.execute(
-                "select column_name from information_schema.columns where table_schema = 'raw' and table_name = %s",
-                (table.name,),
-            )
-        }
-        for column, pg_type in table.columns:
-            if column not in present:  # only then: ALTER TABLE locks the table even when there is nothing to do
-                conn.execute(
-                    sql.SQL("alter table raw.{} add column {} {}").format(
-                        name, sql.Identifier(column), sql.SQL(pg_type)
-                    )
-                )
+        add_missing_columns(conn, "raw", table.name, table.columns)
         conn.execute(
             sql.SQL("create index if not exists {} on raw.{} (source_id)").format(
                 sql.Identifier(f"{table.name}_source_idx"), name
@@ -188,6 +167,24 @@ def ensure_warehouse_schema(conn: psycopg.Connection) -> None:
         )
     ensure_bi_role(conn)
     conn.commit()
+
+
+def add_missing_columns(conn: psycopg.Connection, schema: str, table: str, columns: Sequence[tuple[str, str]]) -> None:
+    """Add the ``(name, type)`` columns a table created by an older version lacks."""
+    present = {
+        column
+        for (column,) in conn.execute(
+            "select column_name from information_schema.columns where table_schema = %s and table_name = %s",
+            (schema, table),
+        )
+    }
+    for column, pg_type in columns:
+        if column not in present:  # only then: ALTER TABLE locks the table even when there is nothing to do
+            conn.execute(
+                sql.SQL("alter table {}.{} add column {} {}").format(
+                    sql.Identifier(schema), sql.Identifier(table), sql.Identifier(column), sql.SQL(pg_type)
+                )
+            )
 
 
 def ensure_bi_role(conn: psycopg.Connection) -> None:

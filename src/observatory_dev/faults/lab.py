@@ -363,35 +363,22 @@ def _compare(
         with conn.cursor().copy(sql.SQL("copy expected_rows ({}) from stdin").format(all_columns)) as copy:
             for row in expected_rows:
                 copy.write_row(("expected", source_id, *row))
-        lost = one_row(
-            conn.execute(
-                sql.SQL(
-                    "select count(*) from (select {c} from expected_rows except all "
-                    "select {c} from raw.{t} where source_id = %s) d"
-                ).format(c=columns, t=raw),
-                (source_id,),
-            )
-        )
-        unexpected = one_row(
-            conn.execute(
-                sql.SQL(
-                    "select count(*) from (select {c} from raw.{t} where source_id = %s except all "
-                    "select {c} from expected_rows) d"
-                ).format(c=columns, t=raw),
-                (source_id,),
-            )
-        )
         key = sql.SQL(", ").join(sql.Identifier(name) for name in table.natural_key)
-        duplicates = one_row(
+        lost, unexpected, duplicates = one_row(
             conn.execute(
                 sql.SQL(
-                    "select coalesce(sum(copies - 1), 0) from (select count(*) as copies from raw.{t} "
-                    "where source_id = %s group by {k}) d"
-                ).format(k=key, t=raw),
-                (source_id,),
+                    """with published as (select {c} from raw.{t} where source_id = %(source_id)s)
+                       select (select count(*) from (select {c} from expected_rows except all
+                                                     select {c} from published) d),
+                              (select count(*) from (select {c} from published except all
+                                                     select {c} from expected_rows) d),
+                              (select coalesce(sum(copies - 1), 0) from (select count(*) as copies from raw.{t}
+                                                     where source_id = %(source_id)s group by {k}) d)"""
+                ).format(c=columns, t=raw, k=key),
+                {"source_id": source_id},
             )
         )
-    return lost[0], unexpected[0], int(duplicates[0])
+    return lost, unexpected, int(duplicates)
 
 
 @contextmanager
