@@ -16,7 +16,6 @@ DAY = datetime(2026, 3, 10, tzinfo=UTC)
 SOURCES = ("reports_city_network_updates", "reports_city_network_feed")
 
 
-
 @pytest.fixture(scope="module")
 def published(warehouse_dsn, sample_base_url, tmp_path_factory) -> dict[str, int]:
     """Both report sources collected and published once (landing zone of their own)."""
