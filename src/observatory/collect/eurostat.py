@@ -1,83 +1,82 @@
-"""Eurostat Statistics API: one dataset, filtered, as JSON-stat 2.0; one resource per source.
+"""Eurostat's dissemination APIs: one dataset, filtered, one resource per source.
+
+Options (``collect:``; a mistake is one ``RegistryError`` naming the entry): ``api`` (``statistics``, default,
+``sdmx`` or ``sdmx3``), ``dataset`` (required), ``since`` / ``until`` (time periods), ``base_url`` (default
+``${EUROSTAT_API_BASE_URL:-https://ec.europa.eu/eurostat/api/dissemination}``), ``poll_interval`` [5 s] and
+``max_wait`` [900 s] for an asynchronous answer (``observatory.collect.eurostat_async``), and per API:
+
+Statistics API, JSON-stat 2.0 (``filters``: any dimension, a list repeats the parameter; ``lang`` [EN]; ``format``
+JSON only)::
 
     collector: eurostat
-    collect:
-      dataset: migr_pop1ctz                       # required
-      filters: {geo: FR, citizen: [MA, PT], sex: T}   # any dimension; a list repeats the parameter
-      since: "2014"                               # sinceTimePeriod (optional)
-      until: "2023"                               # untilTimePeriod (optional)
-      format: JSON                                # default (JSON-stat 2.0)
-      lang: EN                                    # default
-      base_url: ...                               # default ${EUROSTAT_API_BASE_URL:-https://ec.europa.eu/eurostat/api/dissemination}
+    collect: {dataset: migr_pop1ctz, filters: {geo: FR, age: TOTAL, sex: T, unit: NR}, since: "2014"}
+    # {base}/statistics/1.0/data/migr_pop1ctz?format=JSON&lang=EN&geo=FR&age=TOTAL&sex=T&unit=NR&sinceTimePeriod=2014
 
-The URL is ``{base_url}/statistics/1.0/data/{dataset}?format=..&lang=..&<filters>&sinceTimePeriod=..``,
-parameters in a stable order, so the same entry always names the same resource. Requests are conditional:
-``If-None-Match`` / ``If-Modified-Since`` carry the validators of the last successful fetch of that URL
-(``audit.fetch_log``), and a ``304 Not Modified`` comes back as a ``Fetched`` with that status and no
-payload, which the landing zone resolves to the content it already holds.
+SDMX 2.1 (``key``: dot-separated codes in the dataset's dimension order, several joined with ``+``, empty for all;
+a string, or a list with one code, list of codes or empty item per dimension; ``format`` TSV [default] or SDMX-CSV;
+``compressed`` [true]: gzip, which every parser reads)::
+
+    collect: {api: sdmx, dataset: lfsa_ergan, key: [A, PC, [F, M, T], Y20-64, [NAT, NEU27_2020_FOR], ""],
+              since: "2015", until: "2024"}
+    # {base}/sdmx/2.1/data/lfsa_ergan/A.PC.F+M+T.Y20-64.NAT+NEU27_2020_FOR.?format=TSV&compressed=true
+    #   &startPeriod=2015&endPeriod=2024
+
+SDMX 3.0, SDMX-CSV 2.0 as the data browser downloads it (``filters`` become ``c[dim]=A,B``, the time range
+``c[TIME_PERIOD]=ge:..+le:..``; ``labels`` id, name or both [default]; ``lang`` [en]; ``compressed`` [true])::
+
+    collect: {api: sdmx3, dataset: urb_cpopcb, filters: {indic_ur: DE2009V}, since: "2015"}
+    # {base}/sdmx/3.0/data/dataflow/ESTAT/urb_cpopcb/1.0?c[indic_ur]=DE2009V&c[TIME_PERIOD]=ge:2015&compress=true
+    #   &format=csvdata&formatVersion=2.0&lang=en&labels=both
+
+Requests are conditional: ``If-None-Match`` / ``If-Modified-Since`` carry the validators of the last successful
+fetch of that URL (``audit.fetch_log``), and a ``304 Not Modified`` comes back as a ``Fetched`` with that status and
+no payload, which the landing zone resolves to the content it already holds. Unchanged content is also recognised
+by its ``Last-Modified`` (recorded for every API; the one stamp TSV and SDMX-CSV have) and, for JSON-stat, by the
+dataset's ``updated`` (``pipeline.unchanged_reason``). An HTTP error carries the message of Eurostat's error body.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import quote, urlencode
 
 import requests
 
 from observatory.collect import Fetched
+from observatory.collect.eurostat_async import settled
+from observatory.collect.eurostat_messages import error_message
+from observatory.collect.eurostat_urls import Query, query
 from observatory.collect.http import fetch_url, http_session
-from observatory.config.registry import RegistryError, expand_env
 from observatory.landing import last_fetch
 from observatory.warehouse import connection
 
 INCREMENTAL = True  # the pipeline skips a batch whose content is the one already published
-DEFAULT_BASE_URL = "${EUROSTAT_API_BASE_URL:-https://ec.europa.eu/eurostat/api/dissemination}"
-OPTIONS = frozenset({"dataset", "filters", "since", "until", "format", "lang", "base_url"})
-DATASET_CODE = re.compile(r"^[A-Za-z0-9_$.-]+$")
 
 Validators = tuple[str | None, str | None]  # (ETag, Last-Modified) of an earlier fetch
 
 
-def collect(source) -> Iterator[tuple[str, Callable[[], Fetched]]]:
-    """The source's one dataset URL and a conditional GET of it."""
-    url = dataset_url(source.collect, where=f"source {source.source_id!r}, field 'collect'")
+def collect(source: Any) -> Iterator[tuple[str, Callable[[], Fetched]]]:
+    """The source's one dataset URL and a conditional GET of it (waiting for an asynchronous answer)."""
+    request = query(source.collect, where=f"source {source.source_id!r}, field 'collect'")
     with http_session() as session:
-        yield url, lambda: fetch_dataset(session, url, last_validators(source.source_id, url))
+        yield request.url, lambda: fetch_dataset(session, request, last_validators(source.source_id, request.url))
 
 
-def dataset_url(options: Mapping[str, Any], *, where: str) -> str:
-    """The Statistics API URL of the dataset and filters that ``options`` (a ``collect:`` mapping) name."""
-    unknown = set(options) - OPTIONS
-    if unknown:
-        raise RegistryError(f"{where}: unknown option {sorted(unknown)[0]!r}; known: {', '.join(sorted(OPTIONS))}")
-    dataset = str(options.get("dataset") or "")
-    if not DATASET_CODE.match(dataset):
-        raise RegistryError(f"{where}: 'dataset' must be a Eurostat dataset code, e.g. migr_pop1ctz")
-    filters = options.get("filters") or {}
-    if not isinstance(filters, Mapping):
-        raise RegistryError(f"{where}: 'filters' must map dimensions to a code or a list of codes")
-    params = [("format", str(options.get("format", "JSON"))), ("lang", str(options.get("lang", "EN")))]
-    for dimension, codes in filters.items():
-        params += [(str(dimension), str(code)) for code in (codes if isinstance(codes, list) else [codes])]
-    for option, parameter in (("since", "sinceTimePeriod"), ("until", "untilTimePeriod")):
-        if options.get(option) is not None:
-            params.append((parameter, str(options[option])))
-    base = expand_env(str(options.get("base_url", DEFAULT_BASE_URL)), where=f"{where}.base_url").rstrip("/")
-    return f"{base}/statistics/1.0/data/{quote(dataset)}?{urlencode(params)}"
+def dataset_url(options: Any, *, where: str) -> str:
+    """The data URL that a ``collect:`` mapping names (``RegistryError`` naming ``where`` for a mistake)."""
+    return query(options, where=where).url
 
 
-def fetch_dataset(session: requests.Session, url: str, validators: Validators | None) -> Fetched:
-    """GET ``url``, conditionally when ``validators`` of an earlier fetch are known (``fetch_url`` takes no
-    headers, so the source's own session carries them)."""
+def fetch_dataset(session: requests.Session, request: Query, validators: Validators | None) -> Fetched:
+    """GET the request's URL, conditionally when ``validators`` of an earlier fetch are known, and settle an
+    asynchronous answer into the data it announces."""
     etag, last_modified = validators or (None, None)
-    for header, value in (("If-None-Match", etag), ("If-Modified-Since", last_modified)):
-        if value:
-            session.headers[header] = value
-        else:
-            session.headers.pop(header, None)
-    return fetch_url(session, url)
+    headers = {
+        header: value
+        for header, value in (("If-None-Match", etag), ("If-Modified-Since", last_modified))
+        if value is not None
+    }
+    return settled(session, request, fetch_url(session, request.url, headers=headers, read_error=error_message))
 
 
 def last_validators(source_id: str, url: str) -> Validators | None:

@@ -11,14 +11,22 @@ Every limit comes from the environment (defaults in brackets):
 - ``OBSERVATORY_MAX_DOWNLOAD_BYTES`` [512 MiB] of decoded body: checked against ``Content-Length`` before reading
   and while streaming (so a lying header or a compression bomb is cut off at the cap).
 
-A ``FetchError`` names the URL and what went wrong; nothing is returned for a body that is incomplete.
+A ``FetchError`` names the URL and what went wrong (for an HTTP error, the message the server's error body carries
+when the caller knows how to read it, or a plain-text body's first line); nothing is returned for a body that is
+incomplete.
+
+**Mirror.** When the setting ``mirror_url`` (``OBSERVATORY_MIRROR_URL``) is set, every GET of a URL on another
+machine goes to ``{mirror_url}/{host}{path}?{query}`` instead (``mirrored``): tests and the demo point live registry
+entries at a localhost mirror this way (``observatory_dev.sample_server``), and the real hosts are never contacted.
+The ``Fetched`` keeps the live URL as its resource, so the landing zone and the fetch log record what was asked for.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
@@ -29,6 +37,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from observatory.collect import Fetched
+from observatory.config.settings import Settings
 
 if TYPE_CHECKING:
     from observatory.config.registry import Source
@@ -36,6 +45,8 @@ if TYPE_CHECKING:
 USER_AGENT = "integrating-cities-observatory/0.1 (+https://github.com/integrating-cities/observatory)"
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 CHUNK_BYTES = 64 * 1024
+ERROR_BODY_BYTES = 64 * 1024  # read of an error body, for the message it carries
+ERROR_EXCERPT_CHARS = 300
 # Content-Types that say nothing about the content ("some bytes"): recorded as unknown, so parsers fall back to
 # the resource name's extension instead of trusting a meaningless label.
 GENERIC_MEDIA_TYPES = frozenset(
@@ -48,6 +59,9 @@ GENERIC_MEDIA_TYPES = frozenset(
         "application/unknown",
     }
 )
+
+
+ErrorReader = Callable[[bytes], str | None]  # the message of a server's error body, None when it has none
 
 
 class FetchError(RuntimeError):
@@ -111,31 +125,43 @@ def collect(source: Source) -> Iterator[tuple[str, Callable[[], Fetched]]]:
             yield url, partial(fetch_url, session, url)
 
 
-def fetch_url(session: requests.Session, url: str) -> Fetched:
-    """GET ``url`` whole and within the limits; raise ``FetchError`` on HTTP errors, broken limits or when
-    every attempt ended with an interrupted body."""
+def fetch_url(
+    session: requests.Session,
+    url: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    read_error: ErrorReader | None = None,
+) -> Fetched:
+    """GET ``url`` whole and within the limits (with extra request ``headers``, through the mirror when one is
+    set); raise ``FetchError`` on HTTP errors (with the message ``read_error`` finds in the error body), broken
+    limits or when every attempt ended with an interrupted body."""
     for attempt in range(retry_count()):
         try:
-            return _get(session, url)
+            return _get(session, url, headers, read_error)
         except _BodyInterrupted:
             time.sleep(backoff_factor() * 2**attempt)
     try:
-        return _get(session, url)
+        return _get(session, url, headers, read_error)
     except _BodyInterrupted as exc:
         raise FetchError(f"GET {url}: {exc} (after {retry_count() + 1} attempts)") from exc
 
 
-def _get(session: requests.Session, url: str) -> Fetched:
+def _get(
+    session: requests.Session, url: str, headers: Mapping[str, str] | None, read_error: ErrorReader | None
+) -> Fetched:
     """One attempt: a ``FetchError`` is final, ``_BodyInterrupted`` is worth another attempt."""
     cap = max_bytes()
+    target = mirrored(url)
+    where = url if target == url else f"{url} (mirror {target})"
     try:
-        with session.get(url, stream=True, timeout=timeouts()) as response:
+        with session.get(target, stream=True, timeout=timeouts(), headers=headers) as response:
             if response.status_code >= 400:
-                raise FetchError(f"GET {url}: HTTP {response.status_code} {response.reason}")
+                detail = _error_detail(response, read_error)
+                raise FetchError(f"GET {where}: HTTP {response.status_code} {response.reason}{detail}")
             declared = response.headers.get("Content-Length", "")
             if declared.isdigit() and int(declared) > cap and "Content-Encoding" not in response.headers:
-                raise FetchError(f"GET {url}: Content-Length {declared} is over the cap of {cap} bytes")
-            payload = _read_body(response, url, cap)
+                raise FetchError(f"GET {where}: Content-Length {declared} is over the cap of {cap} bytes")
+            payload = _read_body(response, where, cap)
             return Fetched(
                 resource=url,
                 resource_name=resource_name(url),
@@ -146,7 +172,38 @@ def _get(session: requests.Session, url: str) -> Fetched:
                 last_modified=response.headers.get("Last-Modified"),
             )
     except requests.RequestException as exc:
-        raise FetchError(f"GET {url}: {type(exc).__name__}: {exc}") from exc
+        raise FetchError(f"GET {where}: {type(exc).__name__}: {exc}") from exc
+
+
+def mirrored(url: str, mirror_url: str | None = None) -> str:
+    """``url`` as the mirror (``mirror_url``, default the setting ``OBSERVATORY_MIRROR_URL``) answers it:
+    ``https://host/path?query`` becomes ``{mirror_url}/host/path?query``. URLs on this machine (loopback: the sample
+    server, the mirror itself) and every URL when no mirror is set are left as they are."""
+    mirror = mirror_url if mirror_url is not None else Settings.from_env().mirror_url
+    parts = urlsplit(url)
+    if not mirror or parts.scheme not in ("http", "https") or _on_this_machine(parts.hostname or ""):
+        return url
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{mirror.rstrip('/')}/{parts.netloc}{parts.path}{query}"
+
+
+def _on_this_machine(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _error_detail(response: requests.Response, read_error: ErrorReader | None) -> str:
+    """``: <message>`` from an error body (the caller's reader, else a plain-text body's start), or nothing."""
+    try:
+        body = response.raw.read(ERROR_BODY_BYTES, decode_content=True) or b""
+    except (urllib3.exceptions.HTTPError, OSError):
+        return ""
+    message = read_error(body) if read_error else None
+    if message is None and media_type(response.headers.get("Content-Type")) == "text/plain":
+        message = " ".join(body.decode("utf-8", "replace").split())[:ERROR_EXCERPT_CHARS] or None
+    return f": {message}" if message else ""
 
 
 def _read_body(response: requests.Response, url: str, cap: int) -> bytes:

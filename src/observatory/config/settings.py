@@ -1,8 +1,10 @@
 """Where things live: one ``Settings`` object, read from the environment, passed to the code that needs a path.
 
-Every path can be moved with an environment variable; the defaults are project-relative. Code takes a
-``Settings`` (defaulting to ``Settings.from_env()`` at call time, never at import time), so a test or the fault
-lab builds its own with ``Settings.from_env().replace(landing_dir=...)`` instead of patching module globals.
+Every path can be moved with an environment variable; the defaults are project-relative. Two settings are not paths:
+``registry_profile`` (which registry entries run) and ``mirror_url`` (a localhost mirror that answers every HTTP GET
+instead of the real hosts, see ``observatory.collect.http.mirrored``). Code takes a ``Settings`` (defaulting to
+``Settings.from_env()`` at call time, never at import time), so a test or the fault lab builds its own with
+``Settings.from_env().replace(landing_dir=...)`` instead of patching module globals.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 DEFAULT_PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
@@ -24,6 +27,8 @@ class Settings:
     registry_path: Path  # OBSERVATORY_REGISTRY: the source registry (sources.yml)
     expectations_dir: Path  # OBSERVATORY_EXPECTATIONS_DIR: the GX suites
     dbt_project_dir: Path  # OBSERVATORY_DBT_PROJECT_DIR
+    registry_profile: str = "demo"  # OBSERVATORY_REGISTRY_PROFILE: which registry entries run (see config.registry)
+    mirror_url: str | None = None  # OBSERVATORY_MIRROR_URL: answer every HTTP GET from this mirror (collect.http)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -37,9 +42,11 @@ class Settings:
             registry_path=Path(env.get("OBSERVATORY_REGISTRY", root / "sources.yml")),
             expectations_dir=Path(env.get("OBSERVATORY_EXPECTATIONS_DIR", root / "expectations")),
             dbt_project_dir=Path(env.get("OBSERVATORY_DBT_PROJECT_DIR", root / "dbt_project")),
+            registry_profile=env.get("OBSERVATORY_REGISTRY_PROFILE", "demo"),
+            mirror_url=env.get("OBSERVATORY_MIRROR_URL") or None,
         )
 
-    def replace(self, **changes: Path) -> Settings:
+    def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
     @property
