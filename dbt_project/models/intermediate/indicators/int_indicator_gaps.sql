@@ -1,5 +1,6 @@
 -- The migrant group next to the reference group, per indicator × geo × period × sex × age, with the gap
--- computed as the catalogue says (points: migrant − reference; ratio: migrant / reference).
+-- computed as the catalogue says (points: migrant − reference; ratio: migrant / reference). Works the same for
+-- both comparison families (citizenship: `citizen`, country of birth: `c_birth`): the catalogue names the groups.
 with matched as (
     select * from {{ ref('int_indicator_observations_matched') }}
 ),
@@ -12,6 +13,9 @@ catalogue as (
 paired as (
     select
         catalogue.indicator_id,
+        catalogue.indicator_group,
+        catalogue.comparison_family,
+        catalogue.geo_level as indicator_geo_level,
         catalogue.gap_method,
         catalogue.higher_is_better,
         migrant.geo_code,
