@@ -4,7 +4,8 @@
 Daily check of every source in the registry, off the critical path of collection and transformation:
 
 1. `dbt_source_freshness`: `dbt source freshness` (astronomer-cosmos) on the dbt source `registry`, one table per
-   registry entry with the warn/error thresholds of its `freshness` field (generated into
+   registry entry of the deployment's profile (`OBSERVATORY_REGISTRY_PROFILE`, tag `profile_<name>`) with the
+   warn/error thresholds of its `freshness` field (generated into
    `dbt_project/models/staging/_registry__sources.yml`). dbt's results land in `audit.source_freshness`, also when
    a source is stale; a source past its error threshold fails this task (after its retries), which notifies through
    `observatory.airflow.notify`.
@@ -19,7 +20,7 @@ from cosmos.operators.local import DbtSourceLocalOperator
 from observatory.airflow.cosmos_config import profile_config
 from observatory.airflow.dag_factory import START_DATE, task_defaults
 from observatory.config.settings import Settings
-from observatory.quality.freshness import DBT_SOURCE_NAME, store_freshness_results
+from observatory.quality.freshness import freshness_selector, store_freshness_results
 
 
 @dag(
@@ -37,7 +38,7 @@ def data_health():
         task_id="dbt_source_freshness",
         project_dir=str(Settings.from_env().dbt_project_dir),
         profile_config=profile_config(),
-        select=f"source:{DBT_SOURCE_NAME}",
+        select=freshness_selector(Settings.from_env()),
         install_deps=False,
         callback=store_freshness_results,
     )

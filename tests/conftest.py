@@ -76,11 +76,13 @@ def warehouse_dsn() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def sample_base_url() -> Iterator[str]:
-    """The bundled sample data over HTTP on 127.0.0.1, as OBSERVATORY_SAMPLE_BASE_URL."""
+    """The bundled sample data over HTTP on 127.0.0.1, as OBSERVATORY_SAMPLE_BASE_URL, and the mirror of the live
+    entries' publishers (sample_data/mirror/index.yml) as OBSERVATORY_MIRROR_URL."""
     from observatory_dev.sample_server import serve_directory
 
     server, base_url = serve_directory()
     os.environ["OBSERVATORY_SAMPLE_BASE_URL"] = base_url
+    os.environ["OBSERVATORY_MIRROR_URL"] = base_url
     yield base_url
     server.shutdown()
 
@@ -91,4 +93,31 @@ def landing_dir(tmp_path, monkeypatch) -> Path:
     environment when it runs: ``Settings.from_env()``)."""
     path = tmp_path / "landing"
     monkeypatch.setenv("OBSERVATORY_LANDING_DIR", str(path))
+    return path
+
+
+# Copies of two Eurostat TSV entries collected from the sample file over plain HTTP (collector http, which is not
+# incremental), for tests that parse the same bytes twice with a patched parser: the live entries' collector would
+# skip the second batch as unchanged, as it should.
+PLAIN_HTTP_ENTRIES = {
+    "http_lfsa_ergan": ("eurostat_lfsa_ergan", "estat_lfsa_ergan_filtered.tsv"),
+    "http_lfsa_urgan": ("eurostat_lfsa_urgan", "estat_lfsa_urgan_filtered.tsv"),
+}
+
+
+@pytest.fixture()
+def plain_http_registry(tmp_path, monkeypatch) -> Path:
+    """The project's registry plus PLAIN_HTTP_ENTRIES, as OBSERVATORY_REGISTRY."""
+    import yaml
+
+    from observatory.config.settings import Settings
+
+    document = yaml.safe_load(Settings.from_env().registry_path.read_text(encoding="utf-8"))
+    for source_id, (original, file_name) in PLAIN_HTTP_ENTRIES.items():
+        entry = {key: value for key, value in document["sources"][original].items() if key not in ("collect",)}
+        entry.update(collector="http", urls=[f"${{OBSERVATORY_SAMPLE_BASE_URL}}/eurostat/{file_name}"])
+        document["sources"][source_id] = entry
+    path = tmp_path / "sources.yml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    monkeypatch.setenv("OBSERVATORY_REGISTRY", str(path))
     return path

@@ -20,6 +20,12 @@ def main(argv: list[str] | None = None) -> int:
         "freshness-sources", help="write the registry's freshness thresholds into dbt's source file"
     )
     freshness_command.add_argument("--check", action="store_true", help="exit 1 if the file is not up to date")
+    sources = commands.add_parser(
+        "sources", help="list what a collection of the registry's entries would fetch (nothing is fetched)"
+    )
+    chosen = sources.add_mutually_exclusive_group()
+    chosen.add_argument("--live", action="store_true", help="the live profile: the publishers' real URLs")
+    chosen.add_argument("--profile", help="a registry profile (demo, live, all); default OBSERVATORY_REGISTRY_PROFILE")
     extract = commands.add_parser("extract", help="print the facts found in documents as JSON Lines")
     extract.add_argument("paths", nargs="+")
     parse = commands.add_parser(
@@ -78,6 +84,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{settings.dbt_sources_path} is up to date")
             else:
                 print(freshness.write_dbt_sources(settings))
+        elif args.command == "sources":
+            from observatory.config.listing import source_lines
+
+            for line in source_lines(Settings.from_env(), "live" if args.live else args.profile):
+                print(line)
         elif args.command == "extract":
             from observatory.extract.cli import run
 

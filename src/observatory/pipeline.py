@@ -89,6 +89,7 @@ def fetch(source_id: str, logical_date: datetime, settings: Settings | None = No
                    started_at = now(), finished_at = null""",
             (load_id, source_id, source.raw_table, logical_date),
         )
+        record_registry_entry(conn, source)
         landed = _land_resources(conn, source, load_id, zone)
         conn.execute(
             "update audit.batch set content_sha256 = %s where load_id = %s",
@@ -102,6 +103,18 @@ def fetch(source_id: str, logical_date: datetime, settings: Settings | None = No
                 (published.row_count, f"unchanged: {reason}", load_id),
             )
     return [item.as_dict() for item in landed]
+
+
+def record_registry_entry(conn: psycopg.Connection, source: Source) -> None:
+    """Keep what the marts need of the entry (``audit.registry_entry``), as the registry says it now."""
+    conn.execute(
+        """insert into audit.registry_entry (source_id, kind, publisher, licence, is_sample, profiles)
+           values (%s, %s, %s, %s, %s, %s)
+           on conflict (source_id) do update set kind = excluded.kind, publisher = excluded.publisher,
+               licence = excluded.licence, is_sample = excluded.is_sample, profiles = excluded.profiles,
+               recorded_at = now()""",
+        (source.source_id, source.kind, source.publisher, source.licence, source.sample, list(source.profiles)),
+    )
 
 
 def _land_resources(conn: psycopg.Connection, source: Source, load_id: str, zone: LandingZone) -> list[Landed]:

@@ -8,6 +8,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import yaml
+
+from observatory.collect import planned_resources
 from observatory.config.registry import load_registry
 from observatory.config.settings import Settings
 from observatory.quality.health import print_health
@@ -16,7 +19,7 @@ from observatory.reporting.summary import print_summary
 from observatory.warehouse import connection
 from observatory.warehouse.bootstrap import ensure_warehouse
 from observatory_dev.airflow_runner import airflow_env, build_manifest, migrate_metadata, test_dag
-from observatory_dev.sample_server import serve_directory
+from observatory_dev.sample_server import MIRROR_INDEX, serve_directory
 
 
 def run_demo(logical_date: datetime | None = None) -> None:
@@ -25,7 +28,7 @@ def run_demo(logical_date: datetime | None = None) -> None:
     conninfo = ensure_warehouse()
     server, base_url = serve_directory()
     try:
-        env = airflow_env(conninfo, {"OBSERVATORY_SAMPLE_BASE_URL": base_url})
+        env = airflow_env(conninfo, {"OBSERVATORY_SAMPLE_BASE_URL": base_url, "OBSERVATORY_MIRROR_URL": base_url})
         step("Airflow metadata DB", migrate_metadata, env)
         step("dbt manifest", build_manifest, env)
         for source_id in load_registry().sources:
@@ -68,9 +71,13 @@ def quality_gate_drill(logical_date: datetime) -> None:
         broken.parent.mkdir(parents=True)
         sample = (Settings.from_env().sample_data_dir / DRILL_FILE).read_bytes()
         broken.write_bytes(with_first_value_replaced(sample, b"180.0 "))
+        (Path(folder) / MIRROR_INDEX).parent.mkdir()
+        (Path(folder) / MIRROR_INDEX).write_text(
+            yaml.safe_dump([{"url": planned_resources(load_registry()[DRILL_SOURCE])[0][0], "file": DRILL_FILE}])
+        )
         server, base_url = serve_directory(Path(folder))
-        previous = os.environ.get("OBSERVATORY_SAMPLE_BASE_URL")
-        os.environ["OBSERVATORY_SAMPLE_BASE_URL"] = base_url
+        previous = os.environ.get("OBSERVATORY_MIRROR_URL")
+        os.environ["OBSERVATORY_MIRROR_URL"] = base_url
         try:
             pipeline.run_source(DRILL_SOURCE, logical_date)
         except QualityGateFailed:
@@ -80,9 +87,9 @@ def quality_gate_drill(logical_date: datetime) -> None:
         finally:
             server.shutdown()
             if previous is None:
-                os.environ.pop("OBSERVATORY_SAMPLE_BASE_URL", None)
+                os.environ.pop("OBSERVATORY_MIRROR_URL", None)
             else:
-                os.environ["OBSERVATORY_SAMPLE_BASE_URL"] = previous
+                os.environ["OBSERVATORY_MIRROR_URL"] = previous
     load_id = pipeline.load_id_for(DRILL_SOURCE, logical_date)
     with connection.connect() as conn:
         after = conn.execute(counts, (DRILL_SOURCE,)).fetchone()

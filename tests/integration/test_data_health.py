@@ -10,7 +10,8 @@ import psycopg
 import pytest
 
 from observatory.config.registry import load_registry
-from observatory.quality.freshness import store_freshness_results
+from observatory.config.settings import Settings
+from observatory.quality.freshness import freshness_selector, store_freshness_results
 from observatory.quality.health import write_daily_summary
 from observatory_dev.docs_site import dbt_command
 
@@ -56,7 +57,7 @@ def freshness_run(warehouse_dsn, tmp_path_factory) -> tuple[subprocess.Completed
             "source",
             "freshness",
             "--select",
-            "source:registry",
+            freshness_selector(Settings.from_env()),
             "--target-path",
             str(project / "target"),
             "--log-path",

@@ -14,7 +14,7 @@ from observatory.parse import ParseError, Rejected, eurostat_tsv
 from observatory.quality.gate import QualityGateFailed
 
 DAY = datetime(2026, 4, 1, tzinfo=UTC)
-SOURCE = "eurostat_lfsa_ergan"
+SOURCE = "http_lfsa_ergan"  # conftest.PLAIN_HTTP_ENTRIES: a plain HTTP copy of eurostat_lfsa_ergan
 
 
 def batch(dsn: str, day: datetime) -> tuple:
@@ -26,7 +26,7 @@ def batch(dsn: str, day: datetime) -> tuple:
 
 
 def test_a_parser_crash_fails_the_batch_with_one_line_naming_file_and_record(
-    warehouse_dsn, sample_base_url, landing_dir, monkeypatch
+    warehouse_dsn, sample_base_url, landing_dir, monkeypatch, plain_http_registry
 ) -> None:
     real_parse = eurostat_tsv.parse
 
@@ -48,7 +48,7 @@ def test_a_parser_crash_fails_the_batch_with_one_line_naming_file_and_record(
 
 
 def test_rejected_records_are_kept_and_a_strict_entry_quarantines_the_batch(
-    warehouse_dsn, sample_base_url, landing_dir, monkeypatch
+    warehouse_dsn, sample_base_url, landing_dir, monkeypatch, plain_http_registry
 ) -> None:
     """Indicators are strict (max_rejected_share 0): one rejected cell quarantines the batch, with the reason,
     and the published rows of the previous batch stay."""

@@ -63,11 +63,12 @@ def test_rerun_of_the_same_interval_is_idempotent(warehouse_dsn, sample_base_url
 
 
 def test_failing_batch_is_quarantined_and_published_rows_survive(
-    warehouse_dsn, sample_base_url, landing_dir, monkeypatch
+    warehouse_dsn, sample_base_url, landing_dir, monkeypatch, plain_http_registry
 ) -> None:
-    """A rate above 100 breaks the suite: the batch goes to quarantine, raw keeps the last good batch."""
-    pipeline.run_source("eurostat_lfsa_urgan", DAY)
-    before = raw_rows(warehouse_dsn, "eurostat_observation", "eurostat_lfsa_urgan")
+    """A rate above 100 breaks the suite: the batch goes to quarantine, raw keeps the last good batch (a plain HTTP
+    copy of the entry, conftest.PLAIN_HTTP_ENTRIES: the live entry would skip the same bytes as unchanged)."""
+    pipeline.run_source("http_lfsa_urgan", DAY)
+    before = raw_rows(warehouse_dsn, "eurostat_observation", "http_lfsa_urgan")
 
     from observatory.parse import eurostat_tsv
 
@@ -80,8 +81,8 @@ def test_failing_batch_is_quarantined_and_published_rows_survive(
     monkeypatch.setattr(eurostat_tsv, "parse", parse_with_bad_rate)
     later = datetime(2026, 3, 2, tzinfo=UTC)
     with pytest.raises(QualityGateFailed, match="expect_column_values_to_be_between\\(value\\)"):
-        pipeline.run_source("eurostat_lfsa_urgan", later)
-    load_id = pipeline.load_id_for("eurostat_lfsa_urgan", later)
+        pipeline.run_source("http_lfsa_urgan", later)
+    load_id = pipeline.load_id_for("http_lfsa_urgan", later)
     with psycopg.connect(warehouse_dsn) as conn:
         status, message = conn.execute(
             "select status, message from audit.batch where load_id = %s", (load_id,)
@@ -93,28 +94,30 @@ def test_failing_batch_is_quarantined_and_published_rows_survive(
             (load_id,),
         ).fetchone()[0]
         still_published = conn.execute("""select count(*) from raw.eurostat_observation
-                                          where source_id = 'eurostat_lfsa_urgan' and value > 100""").fetchone()[0]
+                                          where source_id = 'http_lfsa_urgan' and value > 100""").fetchone()[0]
     assert status == "quarantined" and "value" in message
     assert quarantined > 0 and failed >= 1
-    assert raw_rows(warehouse_dsn, "eurostat_observation", "eurostat_lfsa_urgan") == before
+    assert raw_rows(warehouse_dsn, "eurostat_observation", "http_lfsa_urgan") == before
     assert still_published == 0
 
 
-def test_http_error_fails_the_batch_with_a_clear_message(warehouse_dsn, httpserver, landing_dir, monkeypatch) -> None:
+def test_http_error_fails_the_batch_with_a_clear_message(
+    warehouse_dsn, httpserver, landing_dir, monkeypatch, plain_http_registry
+) -> None:
     httpserver.expect_request("/eurostat/estat_lfsa_ergan_filtered.tsv").respond_with_data("gone", status=404)
     monkeypatch.setenv("OBSERVATORY_SAMPLE_BASE_URL", httpserver.url_for("").rstrip("/"))
     with pytest.raises(Exception, match="HTTP 404"):
-        pipeline.run_source("eurostat_lfsa_ergan", datetime(2026, 3, 3, tzinfo=UTC))
+        pipeline.run_source("http_lfsa_ergan", datetime(2026, 3, 3, tzinfo=UTC))
     with psycopg.connect(warehouse_dsn) as conn:
         outcome, message = conn.execute(
             "select outcome, message from audit.fetch_log where load_id = %s",
-            (pipeline.load_id_for("eurostat_lfsa_ergan", datetime(2026, 3, 3, tzinfo=UTC)),),
+            (pipeline.load_id_for("http_lfsa_ergan", datetime(2026, 3, 3, tzinfo=UTC)),),
         ).fetchone()
     assert outcome == "failed" and "HTTP 404" in message
 
 
 def test_malformed_payload_fails_parse_and_keeps_the_raw_bytes(
-    warehouse_dsn, httpserver, landing_dir, monkeypatch
+    warehouse_dsn, httpserver, landing_dir, monkeypatch, plain_http_registry
 ) -> None:
     broken = b"freq,unit,sex,age,citizen,geo\\TIME_PERIOD\t2015 \nA,PC,T,Y20-64,NAT,AT\t70.1\t99.9\n"
     httpserver.expect_request("/eurostat/estat_lfsa_ergan_filtered.tsv").respond_with_data(broken)
@@ -123,11 +126,11 @@ def test_malformed_payload_fails_parse_and_keeps_the_raw_bytes(
     from observatory.parse import ParseError
 
     with pytest.raises(ParseError, match="line 2"):
-        pipeline.run_source("eurostat_lfsa_ergan", day)
+        pipeline.run_source("http_lfsa_ergan", day)
     digest = hashlib.sha256(broken).hexdigest()
-    assert (landing_dir / "eurostat_lfsa_ergan" / digest[:2] / digest).read_bytes() == broken
+    assert (landing_dir / "http_lfsa_ergan" / digest[:2] / digest).read_bytes() == broken
     with psycopg.connect(warehouse_dsn) as conn:
         status = conn.execute(
-            "select status from audit.batch where load_id = %s", (pipeline.load_id_for("eurostat_lfsa_ergan", day),)
+            "select status from audit.batch where load_id = %s", (pipeline.load_id_for("http_lfsa_ergan", day),)
         ).fetchone()[0]
     assert status == "failed"

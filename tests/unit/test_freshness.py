@@ -5,15 +5,15 @@ from __future__ import annotations
 import yaml
 
 from observatory.cli import main
-from observatory.config.registry import load_registry
+from observatory.config.registry import ALL_PROFILES, load_registry
 from observatory.config.settings import Settings
 from observatory.quality.freshness import dbt_sources_up_to_date, dbt_sources_yaml
 
 
 def test_committed_dbt_source_file_is_generated_from_the_registry() -> None:
-    assert Settings.from_env().dbt_sources_path.read_text(encoding="utf-8") == dbt_sources_yaml(load_registry()), (
-        "run `observatory freshness-sources` after changing sources.yml"
-    )
+    assert Settings.from_env().dbt_sources_path.read_text(encoding="utf-8") == dbt_sources_yaml(
+        load_registry(profile=ALL_PROFILES)
+    ), "run `observatory freshness-sources` after changing sources.yml"
     assert main(["freshness-sources", "--check"]) == 0
 
 

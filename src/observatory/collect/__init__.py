@@ -28,3 +28,16 @@ class Fetched:
 def collect_source(source) -> Iterator[tuple[str, Callable[[], Fetched]]]:
     """Each resource of one registry source as (resource, fetch function), from the source's collector."""
     return importlib.import_module(f"observatory.collect.{source.collector}").collect(source)
+
+
+def planned_resources(source) -> tuple[list[str], str | None]:
+    """The resources a collection of the source starts with, without fetching anything, and what it goes on to
+    fetch when that depends on the answers (a collector's ``FOLLOWS``, e.g. the next pages), else None."""
+    module = importlib.import_module(f"observatory.collect.{source.collector}")
+    follows = getattr(module, "FOLLOWS", None)
+    resources = []
+    for resource, _ in module.collect(source):
+        resources.append(resource)
+        if follows:
+            break
+    return resources, follows

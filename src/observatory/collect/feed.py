@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 FEED_MEDIA_TYPES = {"rss": "application/rss+xml", "atom": "application/atom+xml"}
 DOCUMENT_TYPES = frozenset({"text/plain", "text/markdown", "text/html", "application/pdf"})
+FOLLOWS = "the documents its entries link to"  # what sources --live cannot list in advance
 
 
 def collect(source) -> Iterator[tuple[str, Callable[[], Fetched]]]:

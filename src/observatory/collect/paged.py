@@ -38,6 +38,7 @@ from observatory.collect import Fetched
 from observatory.collect.http import FetchError, fetch_url, http_session
 
 PAGINGS = ("offset", "next_link")
+FOLLOWS = "the next pages, as each answer says"  # what sources --live cannot list in advance
 
 
 def collect(source) -> Iterator[tuple[str, Callable[[], Fetched]]]:

@@ -3,6 +3,11 @@
 An analyst adds a source of a known format by adding an entry; nothing else in Python changes.
 ``${VAR}`` and ``${VAR:-default}`` in string values are replaced from the environment when a source is
 *used* (``Source.resolved_urls``), so reading the registry at DAG-parse time needs no environment.
+
+Every entry belongs to one or more *profiles* (field ``profiles``): ``demo`` entries read the bundled sample data,
+``live`` entries fetch from the publishers. The setting ``OBSERVATORY_REGISTRY_PROFILE`` (``Settings.registry_profile``,
+default ``demo``) selects the entries a deployment collects; ``load_registry(profile=ALL_PROFILES)`` reads them all.
+An entry with ``sample: true`` reads a file written for the project: its figures are marked as sample in the marts.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from observatory.config.settings import Settings
 from observatory.parse import FORMATS
 
 KINDS = ("indicators", "reports", "events", "funding")
+PROFILES = ("demo", "live")
+ALL_PROFILES = "all"
 # The share of a batch's records a parser may reject before the batch is quarantined, per kind unless the entry
 # sets ``max_rejected_share``: strict for statistics (a cube with an unreadable cell is a broken download), some
 # tolerance for the lists and feeds that publishers write by hand (one odd event or beneficiary is normal).
@@ -60,6 +67,8 @@ class Source:
     collect: dict[str, Any] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
     max_rejected_share: float = 0.0
+    profiles: tuple[str, ...] = ("demo",)
+    sample: bool = False  # the entry reads a file written for the project, not a publisher's
     project_root: Path = field(default=Path("."), compare=False, repr=False)  # relative ``paths`` start here
 
     @property
@@ -90,12 +99,14 @@ class Source:
 @dataclass(frozen=True)
 class Registry:
     sources: dict[str, Source]
+    profile: str = ALL_PROFILES
 
     def __getitem__(self, source_id: str) -> Source:
         try:
             return self.sources[source_id]
         except KeyError:
-            raise RegistryError(f"no source {source_id!r} in the registry") from None
+            where = "the registry" if self.profile == ALL_PROFILES else f"the registry's profile {self.profile!r}"
+            raise RegistryError(f"no source {source_id!r} in {where}") from None
 
     def of_kind(self, kind: str) -> list[Source]:
         return [source for source in self.sources.values() if source.kind == kind]
@@ -113,17 +124,29 @@ def expand_env(value: str, *, where: str) -> str:
     return ENV_REFERENCE.sub(replace, value)
 
 
-def load_registry(path: Path | None = None, settings: Settings | None = None) -> Registry:
-    """Read and validate the registry file (``path``, else the settings' registry)."""
+def load_registry(path: Path | None = None, settings: Settings | None = None, profile: str | None = None) -> Registry:
+    """Read and validate the registry file (``path``, else the settings' registry): the entries of ``profile``
+    (else the settings' profile; ``ALL_PROFILES`` for every entry)."""
     settings = settings or Settings.from_env()
     path = path or settings.registry_path
+    profile = profile or settings.registry_profile
+    if profile not in (*PROFILES, ALL_PROFILES):
+        raise RegistryError(f"unknown registry profile {profile!r}; known: {', '.join(PROFILES)}")
     document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     defaults = document.get("defaults", {})
     entries = document.get("sources")
     if not isinstance(entries, dict) or not entries:
         raise RegistryError(f"{path}: 'sources' must be a non-empty mapping of source_id to entry")
+    sources = {
+        source_id: _source(source_id, entry, defaults, settings.project_root) for source_id, entry in entries.items()
+    }
     return Registry(
-        {source_id: _source(source_id, entry, defaults, settings.project_root) for source_id, entry in entries.items()}
+        {
+            source_id: source
+            for source_id, source in sources.items()
+            if profile == ALL_PROFILES or profile in source.profiles
+        },
+        profile,
     )
 
 
@@ -165,6 +188,13 @@ def _source(source_id: str, entry: Any, defaults: dict[str, Any], project_root: 
         raise fail("max_rejected_share", "must be a number between 0 and 1") from None
     if not 0 <= max_rejected_share <= 1:
         raise fail("max_rejected_share", "must be a number between 0 and 1")
+    profiles = merged.get("profiles", ["demo"])
+    if not isinstance(profiles, list) or not profiles or not set(profiles) <= set(PROFILES):
+        raise fail("profiles", f"must be a non-empty list of {', '.join(PROFILES)}")
+    if not isinstance(merged.get("sample", False), bool):
+        raise fail("sample", "must be true or false")
+    if merged.get("sample") and merged["kind"] == "reports":  # the marts read report mentions as published texts
+        raise fail("sample", "a reports entry reads published documents; it cannot be a sample")
     return Source(
         source_id=source_id,
         kind=merged["kind"],
@@ -185,5 +215,7 @@ def _source(source_id: str, entry: Any, defaults: dict[str, Any], project_root: 
         collect=dict(merged.get("collect") or {}),
         tags=tuple(merged.get("tags") or ()),
         max_rejected_share=max_rejected_share,
+        profiles=tuple(profiles),
+        sample=merged.get("sample", False),
         project_root=project_root,
     )

@@ -2,8 +2,9 @@
 
 ``sources.yml`` is the one place the thresholds live. ``observatory freshness-sources`` writes them into the dbt
 source file ``Settings.dbt_sources_path``: one table of the dbt source ``registry`` per registry entry, measured on
-``audit.batch`` (when a batch of the entry was last published, or last found unchanged at the publisher). A test
-fails when that file is stale. The daily ``data_health`` DAG runs ``dbt source freshness`` through cosmos and
+``audit.batch`` (when a batch of the entry was last published, or last found unchanged at the publisher), for the
+entries of every profile, each tagged with its profiles (``profile_demo``, ``profile_live``). A test fails when that
+file is stale. The daily ``data_health`` DAG runs ``dbt source freshness`` through cosmos and
 stores dbt's results in ``audit.source_freshness`` with :func:`store_freshness_results`.
 """
 
@@ -15,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from observatory.config.registry import Registry, load_registry
+from observatory.config.registry import ALL_PROFILES, Registry, load_registry
 from observatory.config.settings import Settings
 
 DBT_SOURCE_NAME = "registry"
@@ -33,11 +34,12 @@ def dbt_sources_yaml(registry: Registry) -> str:
             "identifier": "batch",
             "description": f"Batches of registry entry `{source.source_id}` ({source.kind}, {source.publisher}).",
             "config": {
+                "tags": [profile_tag(profile) for profile in source.profiles],
                 "freshness": {
                     "warn_after": {"count": source.freshness.warn_after_hours, "period": "hour"},
                     "error_after": {"count": source.freshness.error_after_hours, "period": "hour"},
                     "filter": f"source_id = '{source.source_id}' and status in ('published', 'unchanged')",
-                }
+                },
             },
         }
         for source in sorted(registry.sources.values(), key=lambda source: source.source_id)
@@ -61,17 +63,30 @@ def dbt_sources_yaml(registry: Registry) -> str:
     return HEADER + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120)
 
 
+def profile_tag(profile: str) -> str:
+    """The dbt tag of the registry's tables of one profile: ``dbt source freshness --select
+    source:registry,tag:profile_live`` checks the entries a live deployment collects."""
+    return f"profile_{profile}"
+
+
+def freshness_selector(settings: Settings) -> str:
+    """dbt's selector of the tables of the settings' registry profile."""
+    return f"source:{DBT_SOURCE_NAME},tag:{profile_tag(settings.registry_profile)}"
+
+
 def dbt_sources_up_to_date(settings: Settings | None = None) -> bool:
     """Whether the committed dbt source file is what the registry generates."""
     settings = settings or Settings.from_env()
     path = settings.dbt_sources_path
-    return path.is_file() and path.read_text(encoding="utf-8") == dbt_sources_yaml(load_registry(settings=settings))
+    return path.is_file() and path.read_text(encoding="utf-8") == dbt_sources_yaml(
+        load_registry(settings=settings, profile=ALL_PROFILES)
+    )
 
 
 def write_dbt_sources(settings: Settings | None = None) -> Path:
     settings = settings or Settings.from_env()
     path = settings.dbt_sources_path
-    path.write_text(dbt_sources_yaml(load_registry(settings=settings)), encoding="utf-8")
+    path.write_text(dbt_sources_yaml(load_registry(settings=settings, profile=ALL_PROFILES)), encoding="utf-8")
     return path
 
 

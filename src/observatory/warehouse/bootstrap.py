@@ -3,7 +3,8 @@
 - ``raw``: published batches, one table per parser shape (``observatory.warehouse.raw_tables``).
 - ``stage``: one table per batch being written and audited (write-audit-publish).
 - ``quarantine``: batches that failed the quality gate, kept for inspection.
-- ``audit``: the fetch log, batches, validation results, source freshness and the daily data health.
+- ``audit``: the fetch log, batches, validation results, source freshness, the daily data health and the
+  registry entries as last collected.
 - ``marts``: built by dbt; the only schema the read-only ``bi_reader`` role can read.
 """
 
@@ -100,6 +101,18 @@ create table if not exists audit.source_freshness (
     error_after_hours integer,
     message text,
     primary key (run_id, source_id)
+);
+
+-- the registry entries as last collected (observatory.pipeline.fetch): what dbt knows of a source_id, e.g. that
+-- its file was written for the project (is_sample), so the marts mark its figures as sample
+create table if not exists audit.registry_entry (
+    source_id text primary key,
+    kind text not null,
+    publisher text not null,
+    licence text not null,
+    is_sample boolean not null,
+    profiles text[] not null,
+    recorded_at timestamptz not null default now()
 );
 
 -- the daily data-health summary (observatory.quality.health): one row per day and registry entry
