@@ -130,6 +130,30 @@ def test_scoreboard_gap_from_real_lfsa_files(demo_output, warehouse_dsn) -> None
     assert unemployment == (7.2,)  # lfsa_urgan 2024: 12.3 non-EU vs 5.1 nationals
 
 
+def test_scoreboard_ranks_member_states_in_one_reference_year(demo_output, warehouse_dsn) -> None:
+    """lfsa_ergan: all 27 member states have a 2024 gap, so 2024 is the reference year and all 27 are ranked;
+    Switzerland (-18.3 in 2024) and the EU-27 aggregate are shown with their own latest period but not ranked."""
+    q = """select period_used, reference_year, is_ranked, countries_ranked, rank_missing_reason, comparison_family,
+                  indicator_group
+           from marts.mart_integration_scoreboard where indicator_id = 'employment_rate' and geo_code = %s"""
+    assert one(warehouse_dsn, q, "DE") == ("2024", "2024", True, 27, None, "citizenship", "employment_rate")
+    assert one(warehouse_dsn, q, "CH")[:5] == ("2024", None, False, None, "not an EU-27 member state")
+    assert one(warehouse_dsn, q, "EU27_2020")[2:5] == (False, None, "aggregate, not a single country or region")
+    ranks = one(
+        warehouse_dsn,
+        """select count(*), count(distinct rank_among_countries), max(rank_among_countries)
+           from marts.mart_integration_scoreboard where indicator_id = 'employment_rate' and is_ranked""",
+    )
+    assert ranks[0] == 27 and ranks[2] <= 27
+    families = one(
+        warehouse_dsn,
+        """select count(*), count(*) filter (where comparison_family = 'country_of_birth'),
+                  count(distinct indicator_group)
+           from marts.dim_indicator""",
+    )
+    assert families[0] >= 20 and families[1] >= 8 and families[2] < families[0]
+
+
 def test_demo_checks_freshness_and_prints_the_data_health(demo_output, warehouse_dsn) -> None:
     """The data_health DAG ran (real Airflow, cosmos `dbt source freshness`): every entry was just collected, so
     fresh; the source of the quality-gate drill is in error, its last batch being the quarantined one."""
@@ -156,3 +180,55 @@ def test_demo_renders_the_indicator_report_and_says_where(demo_output) -> None:
     path = Path(re.search(r"^indicator report \(.*\): (\S+)$", demo_output, flags=re.M)[1])
     html = path.read_text(encoding="utf-8")
     assert path.name == "index.html" and "<svg" in html and "Germany" in html
+
+
+def test_demo_marts_hold_real_indicators_across_domains_cities_and_profiles(demo_output, warehouse_dsn) -> None:
+    """Issue 13's acceptance on the demo: at least 7 catalogue indicators with real observations across at least
+    three domains, at least 300 cities in dim_geo, a foreign-born population for at least 200 city profiles, and
+    a profile for every engaged city that the Urban Audit covers."""
+    indicators, domains = one(
+        warehouse_dsn,
+        """select count(distinct o.indicator_id), count(distinct i.indicator_domain)
+           from marts.fct_indicator_observation as o join marts.dim_indicator as i using (indicator_id)""",
+    )
+    assert indicators >= 7 and domains >= 3
+    cities = one(warehouse_dsn, "select count(*) from marts.dim_geo where geo_level in ('city', 'greater_city')")
+    assert cities[0] >= 300
+    profiles = one(
+        warehouse_dsn,
+        """select count(*), count(foreign_born_population), count(*) filter (where foreign_born_share is null
+                  and foreign_born_share_missing_reason like 'no total population (urb_cpop1 DE1001V)%%')
+           from marts.mart_city_profile""",
+    )
+    assert profiles[1] >= 200 and profiles[2] == profiles[1]  # no denominator collected: every share NULL, said why
+    missing = one(
+        warehouse_dsn,
+        """select count(*) from marts.mart_city_engagement as e
+           where e.geonames_id in (select geonames_id from marts.dim_geo where geo_level in ('city', 'greater_city'))
+             and e.geonames_id not in (select geonames_id from marts.mart_city_profile where geonames_id is not null)""",
+    )
+    assert missing == (0,)
+    cologne = one(
+        warehouse_dsn,
+        """select foreign_born_year, foreign_born_population, foreign_born_flags, foreign_born_change_flag
+           from marts.mart_city_profile where geo_code = 'DE004C'""",
+    )
+    assert cologne == (2021, 16000, "e", True)  # the real file's 2021 break, surfaced
+
+
+def test_demo_marks_sample_figures_in_marts_and_output(demo_output, warehouse_dsn) -> None:
+    assert re.search(r"^sample marts\.fct_funding rows=\d+ of \d+$", demo_output, flags=re.M)
+    sample, real = one(
+        warehouse_dsn,
+        """select count(*) filter (where is_sample), count(*) filter (where not is_sample) from marts.fct_funding""",
+    )
+    assert sample > 0 and real == 0  # every bundled funding list is written for the project
+    observations = one(
+        warehouse_dsn, "select count(*), count(*) filter (where is_sample) from marts.fct_indicator_observation"
+    )
+    assert observations[0] > 0 and observations[1] == 0  # every Eurostat file is real
+    events = one(
+        warehouse_dsn,
+        "select count(*) filter (where is_sample), count(*) filter (where not is_sample) from marts.fct_event",
+    )
+    assert events[0] > 0 and events[1] > 0  # the written Prague pages vs the real calendars and reports

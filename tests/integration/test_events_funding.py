@@ -164,7 +164,7 @@ def warehouse(warehouse_dsn, sample_base_url, tmp_path_factory) -> str:
     settings = Settings.from_env().replace(registry_path=work / "sources.yml", landing_dir=work / "landing")
     for source_id in [*REGISTRY_SOURCES, "events_test_feed", "funding_test_amif_api", "funding_test_paris"]:
         pipeline.run_source(source_id, DAY1, settings)
-    marts = "+fct_event_participation +mart_city_engagement +mart_funding_overview +dim_programme +dim_geo"
+    marts = "+fct_event_participation +mart_city_engagement +mart_funding_overview +dim_programme +mart_city_profile"
     dbt_build(warehouse_dsn, marts, work / "target")
     feed.write_text(FEED_V2, encoding="utf-8")
     pipeline.run_source("events_test_feed", DAY2, settings)

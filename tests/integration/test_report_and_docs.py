@@ -24,7 +24,7 @@ from observatory.config.settings import Settings
 from observatory_dev.docs_site import dbt_command
 
 DAY = datetime(2026, 4, 1, tzinfo=UTC)
-SOURCES = ("eurostat_lfsa_ergan", "eurostat_lfsa_urgan", "funding_esf_berlin")
+SOURCES = ("eurostat_lfsa_ergan", "eurostat_lfsa_urgan", "eurostat_urb_cpopcb", "funding_esf_berlin")
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +38,7 @@ def built_marts(warehouse_dsn: str, sample_base_url: str, tmp_path_factory: pyte
             [
                 "build",
                 "--select",
-                "+mart_integration_scoreboard +fct_indicator_observation +fct_funding +dim_indicator",
+                "+mart_city_profile +fct_indicator_observation +fct_funding +dim_indicator",
                 "--indirect-selection",
                 "cautious",
                 "--target-path",
@@ -239,3 +239,23 @@ def test_analyst_templates_parse_with_their_tests_and_pass_the_sql_rules(warehou
     )
     results = json.loads(lint.stdout)
     assert len(results) == 2 and [violation for result in results for violation in result["violations"]] == []
+
+
+def test_report_ranks_cities_by_foreign_born_population_and_says_why_no_share(report: tuple[Path, str]) -> None:
+    _, html = report
+    cities = html.split('<section id="cities">', 1)[1].split("</section>", 1)[0]
+    assert "no total population (urb_cpop1) is collected, so no share is" in cities
+    ranks = re.findall(r"<tr><td>(\d+)</td><td class=\"text\">([^<]+)</td>", cities)
+    assert ranks[0][0] == "1" and len(ranks) >= 30
+    # the real file's largest foreign-born count among cities (Paris, greater city) comes first
+    assert ranks[0][1] in ("Paris", "London", "Madrid")
+    assert re.search(r"<li><strong>Köln</strong>: [^<]*2020-2021: 277600 to 16000", cities)  # shown, not hidden
+
+
+def test_report_marks_sample_funding_and_names_what_is_missing(report: tuple[Path, str]) -> None:
+    _, html = report
+    funding = html.split('<section id="funding">', 1)[1].split("</section>", 1)[0]
+    assert "sample: written for the project" in funding  # the ESF Berlin list bundled here is a sample
+    coverage = html.split('<section id="coverage">', 1)[1].split("</section>", 1)[0]
+    assert "no observations: no published batch holds ilc_peps05n" in coverage
+    assert coverage.count("<tr><td>") >= 20

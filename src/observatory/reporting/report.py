@@ -1,6 +1,8 @@
 """A static HTML page from the marts: per indicator, the migrant/national gap of each country over time (inline
-SVG small multiples on one shared scale, the EU-27 gap dashed), the integration scoreboard, and the funding
-collected per city next to its country's gap. One self-contained file, nothing fetched from the network.
+SVG small multiples on one shared scale, the EU-27 gap dashed), the integration scoreboard; the latest values of
+the indicators without a gap; the cities (mart_city_profile); the funding collected per city next to its country's
+gap, figures from sample files marked; and per catalogue indicator what is missing and why
+(``observatory.reporting.coverage``). One self-contained file, nothing fetched from the network.
 
 ``make report`` (``python -m observatory.reporting.report``) writes ``.local/report/index.html`` (or the path given)
 from the warehouse in use and prints the path.
@@ -17,6 +19,7 @@ import psycopg
 from markupsafe import Markup, escape
 
 from observatory.config.settings import Settings
+from observatory.reporting.coverage import city_breaks, city_rows, count_sections, indicator_notes
 from observatory.warehouse.connection import one_row
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -97,6 +100,7 @@ class FundingRow:
     operations_without_eur: int
     gap: float | None
     gap_period: str | None
+    includes_sample: bool = False  # some operations come from a file written for the project
     bar: Markup = Markup("")
 
 
@@ -247,7 +251,8 @@ def load_funding(conn: psycopg.Connection, sections: list[IndicatorSection]) -> 
     number of operations not located in a city."""
     rows = conn.execute(
         """select f.city_name, coalesce(g.geo_name, f.country_code), f.geo_code, count(*),
-                  coalesce(sum(f.amount_eur), 0), count(*) filter (where f.amount_eur is null)
+                  coalesce(sum(f.amount_eur), 0), count(*) filter (where f.amount_eur is null),
+                  coalesce(bool_or(f.is_sample), false)
            from marts.fct_funding as f
            left join marts.dim_geo as g on g.geo_code = f.geo_code
            where f.city_name is not null
@@ -271,8 +276,9 @@ def load_funding(conn: psycopg.Connection, sections: list[IndicatorSection]) -> 
             missing,
             gaps[geo_code].gap if geo_code in gaps else None,
             gaps[geo_code].period_used if geo_code in gaps else None,
+            sample,
         )
-        for name, country, geo_code, operations, amount, missing in rows
+        for name, country, geo_code, operations, amount, missing, sample in rows
     ]
     largest = max((row.amount_eur for row in funding), default=0) or 1
     for row in funding:
@@ -298,6 +304,7 @@ def render_report(conn: psycopg.Connection, generated_at: datetime | None = None
 
     sections = load_indicators(conn)
     funding, unlocated = load_funding(conn, sections)
+    cities, city_basis, city_counts = city_rows(conn)
     environment = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
         autoescape=select_autoescape(["html", "j2"]),
@@ -309,6 +316,12 @@ def render_report(conn: psycopg.Connection, generated_at: datetime | None = None
     environment.filters["number"] = lambda value, digits=1: "n/a" if value is None else f"{value:,.{digits}f}"
     return environment.get_template("report.html.j2").render(
         sections=sections,
+        counts=count_sections(conn),
+        notes=indicator_notes(conn),
+        cities=cities,
+        city_basis=city_basis,
+        city_counts=city_counts,
+        city_breaks=city_breaks(conn),
         funding=funding,
         unlocated=unlocated,
         vintage=data_vintage(conn),

@@ -24,6 +24,29 @@ def mart_row_counts(conn: psycopg.Connection, schema: str = "marts") -> list[tup
     ]
 
 
+SAMPLE_COLUMNS = ("is_sample", "includes_sample")  # a row's figures come (partly) from a file written for the project
+
+
+def sample_row_counts(conn: psycopg.Connection, schema: str = "marts") -> list[tuple[str, str, int, int]]:
+    """(schema, mart, rows marked sample, rows) for every mart that marks sample figures."""
+    marked = conn.execute(
+        """select table_name, min(column_name) from information_schema.columns
+           where table_schema = %s and column_name = any(%s) group by table_name order by table_name""",
+        (schema, list(SAMPLE_COLUMNS)),
+    ).fetchall()
+    counts = []
+    for name, column in marked:
+        sample, total = one_row(
+            conn.execute(
+                sql.SQL("select count(*) filter (where {}), count(*) from {}.{}").format(
+                    sql.Identifier(column), sql.Identifier(schema), sql.Identifier(name)
+                )
+            )
+        )
+        counts.append((schema, name, sample, total))
+    return counts
+
+
 def scoreboard_preview(conn: psycopg.Connection, indicator_id: str = "employment_rate", limit: int = 8) -> list[tuple]:
     """Countries with the largest migrant/national gap for one indicator, from the integration scoreboard."""
     return conn.execute(
@@ -44,6 +67,11 @@ def scoreboard_preview(conn: psycopg.Connection, indicator_id: str = "employment
 def print_summary(conn: psycopg.Connection) -> None:
     for schema, name, rows in mart_row_counts(conn):
         print(f"mart {schema}.{name} rows={rows}")
+    sample_counts = [count for count in sample_row_counts(conn) if count[2]]
+    if sample_counts:
+        print("\nRows whose figures come from files written for the project (samples, not published figures):")
+        for schema, name, sample, rows in sample_counts:
+            print(f"sample {schema}.{name} rows={sample} of {rows}")
     preview = (
         scoreboard_preview(conn)
         if ("marts", "mart_integration_scoreboard") in {(schema, name) for schema, name, _ in mart_row_counts(conn)}
@@ -58,7 +86,7 @@ def print_summary(conn: psycopg.Connection) -> None:
         for name, period, national, non_eu, gap, change, eu27, rank, ranked, flags in preview:
             print(
                 f"  {name:<16} {period:<5} {national:>9.1f} {non_eu:>7.1f} {gap:>6.1f} {fmt(change):>7} "
-                f"{fmt(eu27):>6} {rank:>3}/{ranked:<2}  {flags}"
+                f"{fmt(eu27):>6} {f'{rank}/{ranked}' if rank else 'n/r':>6}  {flags}"
             )
 
 

@@ -1,5 +1,7 @@
 -- Every mention of an event: each feed or page occurrence ever published (with its history) and each event a
--- report names, on local dates, with its host city and the merged event it belongs to. Two mentions are one
+-- report names, on local dates, with its host city and the merged event it belongs to; `is_sample` when its feed or
+-- page entry reads a file written for the project (a report mention is a published text: reports entries cannot be
+-- samples, see config.registry). Two mentions are one
 -- event when their titles, local start dates and host cities agree after normalisation (lower case, accents
 -- and punctuation dropped; the city by GeoNames id, else by name). A mention without a host city is an event
 -- of its own.
@@ -18,6 +20,10 @@ report_events as (
         country_code,
         organiser
     from {{ ref('int_report_events') }}
+),
+
+registry_entries as (
+    select * from {{ ref('stg_audit__registry_entries') }}
 ),
 
 zones as (
@@ -131,8 +137,13 @@ normalised as (
 
 select
     case
-        when city_key is null then mention_id
-        else md5(concat_ws('|', 'event', title_key, event_start_date, city_key))
+        when normalised.city_key is null then normalised.mention_id
+        else md5(concat_ws('|', 'event', normalised.title_key, normalised.event_start_date, normalised.city_key))
     end as event_occurrence_id,
-    *
+    normalised.*,
+    case
+        when normalised.mention_kind = 'report' then false
+        else registry_entries.is_sample
+    end as is_sample
 from normalised
+left join registry_entries on normalised.source_id = registry_entries.source_id

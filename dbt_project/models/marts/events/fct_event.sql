@@ -1,5 +1,6 @@
 -- One row per event occurrence, merged across feeds, pages and reports (see int_events_mentions): times and
--- place from a feed mention when there is one (an active one first), provenance from all.
+-- place from a feed mention when there is one (an active one first), provenance from all. `is_sample`: every
+-- source that names the event reads a file written for the project (one real source makes it a real event).
 with mentions as (
     select * from {{ ref('int_events_mentions') }}
 ),
@@ -34,7 +35,8 @@ provenance as (
         min(first_published_at) as first_published_at,
         max(last_published_at) as last_published_at,
         array_agg(distinct document_id) filter (where document_id is not null) as document_ids,
-        (array_agg(organiser order by document_id) filter (where organiser is not null))[1] as organiser
+        (array_agg(organiser order by document_id) filter (where organiser is not null))[1] as organiser,
+        bool_and(is_sample) as is_sample
     from mentions
     group by event_occurrence_id
 )
@@ -67,7 +69,8 @@ select
     case when provenance.is_deleted then provenance.deleted_at end as deleted_at,
     representative.event_last_modified_at,
     provenance.first_published_at,
-    provenance.last_published_at
+    provenance.last_published_at,
+    provenance.is_sample
 from representative
 inner join provenance on representative.event_occurrence_id = provenance.event_occurrence_id
 left join countries on representative.country_code = countries.iso_alpha2

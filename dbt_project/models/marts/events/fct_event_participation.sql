@@ -1,5 +1,6 @@
 -- One row per event × city × role: the host city of every mention, and from feed and page texts the cities
--- of speakers' organisations and other participating cities (observatory.locations).
+-- of speakers' organisations and other participating cities (observatory.locations). `is_sample`: only files
+-- written for the project name this participation.
 with mentions as (
     select * from {{ ref('int_events_mentions') }}
 ),
@@ -17,7 +18,8 @@ feed_places as (
         (elements.place ->> 'geonames_id')::bigint as geonames_id,
         elements.place ->> 'country_code' as country_code,
         elements.place ->> 'organisation' as organisation_name,
-        elements.place ->> 'resolved_from' as resolved_from
+        elements.place ->> 'resolved_from' as resolved_from,
+        mentions.is_sample
     from mentions
     cross join lateral jsonb_array_elements(mentions.event_places) as elements (place)
 ),
@@ -31,7 +33,8 @@ report_hosts as (
         geonames_id,
         country_code,
         null::text as organisation_name,
-        'report' as resolved_from
+        'report' as resolved_from,
+        is_sample
     from mentions
     where mention_kind = 'report' and city_name is not null
 ),
@@ -55,7 +58,8 @@ select
     min(countries.geo_code) as geo_code,
     string_agg(distinct participations.organisation_name, '; ') as organisation_names,
     array_agg(distinct participations.resolved_from) as resolved_from,
-    count(*) as mention_count
+    count(*) as mention_count,
+    bool_and(participations.is_sample) as is_sample
 from participations
 left join countries on participations.country_code = countries.iso_alpha2
 group by

@@ -1,6 +1,7 @@
 -- One row per level (country, city) × place × programme × year: committed EUR, operations, the share
 -- concerning integration, and the EUR per resident of foreign citizenship where Eurostat publishes that
 -- population (population_by_citizenship, 1 January of the same year; countries only), else NULL with a reason.
+-- `includes_sample` marks a row with operations from a file written for the project (fct_funding.is_sample).
 with operations as (
     select * from {{ ref('fct_funding') }}
 ),
@@ -51,7 +52,8 @@ placed as (
         operations.programming_period,
         operations.operation_year,
         operations.amount_eur,
-        operations.concerns_integration
+        operations.concerns_integration,
+        operations.is_sample
     from operations
     cross join geo_levels
     where geo_levels.geo_level = 'country' or operations.geonames_id is not null
@@ -72,7 +74,8 @@ aggregated as (
         count(amount_eur) as operations_with_eur_amount,
         sum(amount_eur) as committed_amount_eur,
         count(*) filter (where concerns_integration) as integration_operations_count,
-        sum(amount_eur) filter (where concerns_integration) as integration_amount_eur
+        sum(amount_eur) filter (where concerns_integration) as integration_amount_eur,
+        count(*) filter (where is_sample) as sample_operations_count
     from placed
     group by geo_level, geo_code, country_code, geonames_id, programme_id, operation_year
 )
@@ -83,6 +86,7 @@ select
         aggregated.programme_id, aggregated.funding_year
     )) as funding_overview_id,
     aggregated.*,
+    aggregated.sample_operations_count > 0 as includes_sample,
     round(aggregated.integration_operations_count::numeric / aggregated.operations_count, 4)
         as integration_operation_share,
     round(coalesce(aggregated.integration_amount_eur, 0) / nullif(aggregated.committed_amount_eur, 0), 4)

@@ -60,7 +60,8 @@ engagements as (
         participations.participation_role,
         participations.event_occurrence_id,
         events.event_start_date,
-        coalesce(events.event_end_date, events.event_start_date) as event_end_date
+        coalesce(events.event_end_date, events.event_start_date) as event_end_date,
+        participations.is_sample
     from participations
     inner join events on participations.event_occurrence_id = events.event_occurrence_id
     where
@@ -80,7 +81,8 @@ event_counts as (
             where participation_role = 'speaker_organisation'
         ) as speaker_organisation_event_count,
         min(event_start_date) as first_event_date,
-        max(event_end_date) as last_event_date
+        max(event_end_date) as last_event_date,
+        count(distinct event_occurrence_id) filter (where is_sample) as sample_event_count
     from engagements
     group by geonames_id
 ),
@@ -129,7 +131,9 @@ select
     coalesce(event_counts.participant_event_count, 0) as participant_event_count,
     coalesce(event_counts.speaker_organisation_event_count, 0) as speaker_organisation_event_count,
     event_counts.first_event_date,
-    event_counts.last_event_date
+    event_counts.last_event_date,
+    coalesce(event_counts.sample_event_count, 0) as sample_event_count,
+    coalesce(event_counts.sample_event_count, 0) > 0 as includes_sample
 from cities
 left join mentions on cities.geonames_id = mentions.geonames_id
 left join report_event_dates on cities.geonames_id = report_event_dates.geonames_id
