@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import psycopg
+from psycopg import sql
 
 from observatory.warehouse.connection import one_row
 
@@ -204,8 +205,8 @@ def city_rows(conn: psycopg.Connection) -> tuple[list[CityRow], str, dict[str, i
         conn.execute("select count(*) from marts.mart_city_profile where foreign_born_share is not null")
     )[0]
     basis = "foreign_born_share" if with_share else "foreign_born_population"
-    rows = conn.execute(
-        f"""with ranked as (
+    query = sql.SQL(
+        """with ranked as (
                 select p.*, case when p.{basis} is not null then
                            rank() over (order by p.{basis} desc nulls last) end as city_rank
                 from marts.mart_city_profile as p
@@ -218,7 +219,10 @@ def city_rows(conn: psycopg.Connection) -> tuple[list[CityRow], str, dict[str, i
             from ranked left join marts.dim_geo as g on g.geo_code = ranked.country_code
             where city_rank <= %(limit)s or coalesce(event_count, 0) + coalesce(document_count, 0) > 0
                or coalesce(funding_operations_count, 0) > 0
-            order by city_rank nulls last, city_name""",
+            order by city_rank nulls last, city_name"""
+    ).format(basis=sql.Identifier(basis))
+    rows = conn.execute(
+        query,
         {"limit": CITY_ROWS},
     ).fetchall()
     counts = dict(
