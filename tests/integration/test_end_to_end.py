@@ -204,8 +204,10 @@ def test_demo_marts_hold_real_indicators_across_domains_cities_and_profiles(demo
     missing = one(
         warehouse_dsn,
         """select count(*) from marts.mart_city_engagement as e
-           where e.geonames_id in (select geonames_id from marts.dim_geo where geo_level in ('city', 'greater_city'))
-             and e.geonames_id not in (select geonames_id from marts.mart_city_profile where geonames_id is not null)""",
+           where e.geonames_id in (select g.geonames_id from marts.dim_geo as g
+                                   where g.geo_level in ('city', 'greater_city'))
+             and e.geonames_id not in (select p.geonames_id from marts.mart_city_profile as p
+                                       where p.geonames_id is not null)""",
     )
     assert missing == (0,)
     cologne = one(
