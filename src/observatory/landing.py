@@ -1,14 +1,15 @@
 """The raw landing zone: fetched bytes kept as they came, named by their SHA-256 (never by URL or remote
 file name), plus one ``audit.fetch_log`` row per fetch. Files are written once and made read-only.
 
+Downloads are written into the zone's partial directory while they arrive (``partial_dir``, see
+``observatory.collect.spool``) and renamed into place whole once complete, so a content path never holds a partial
+file; what a killed fetch leaves in the partial directory is never read.
+
 A ``304 Not Modified`` lands nothing new: its fetch-log row points at the content of the resource's last
 successful fetch, which is what the server confirmed unchanged."""
 
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from http import HTTPStatus
 from pathlib import Path
@@ -16,6 +17,9 @@ from pathlib import Path
 import psycopg
 
 from observatory.collect import Fetched
+from observatory.collect.spool import Body
+
+PARTIAL_DIR = ".partial"  # bodies being fetched (never a source id: those start with a letter)
 
 
 class LandingError(RuntimeError):
@@ -57,17 +61,16 @@ class LandingZone:
     def path(self, source_id: str, content_sha256: str) -> Path:
         return self.root / source_id / content_sha256[:2] / content_sha256
 
-    def store(self, source_id: str, payload: bytes) -> tuple[str, Path]:
-        """Write ``payload`` into the landing zone once; returns (sha256, path)."""
-        digest = hashlib.sha256(payload).hexdigest()
-        path = self.path(source_id, digest)
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as tmp:
-                tmp.write(payload)
-            os.chmod(tmp.name, 0o444)
-            os.replace(tmp.name, path)
-        return digest, path
+    @property
+    def partial_dir(self) -> Path:
+        """Where fetched bodies are spooled until they are landed (same file system as the content paths)."""
+        return self.root / PARTIAL_DIR
+
+    def store(self, source_id: str, body: Body) -> Path:
+        """Keep ``body`` in the landing zone once (a rename for a spooled body); returns its path."""
+        path = self.path(source_id, body.sha256)
+        body.keep_at(path)
+        return path
 
     def land(self, conn: psycopg.Connection, source_id: str, load_id: str, fetched: Fetched) -> Landed:
         """Keep the fetched bytes (unless the server said they are unchanged) and log the fetch."""
@@ -83,8 +86,10 @@ class LandingZone:
                 fetched.last_modified or kept.last_modified,
             )
         else:
-            digest, _ = self.store(source_id, fetched.payload)
-            record = FetchRecord(digest, len(fetched.payload), fetched.media_type, fetched.etag, fetched.last_modified)
+            self.store(source_id, fetched.body)
+            record = FetchRecord(
+                fetched.body.sha256, fetched.body.size, fetched.media_type, fetched.etag, fetched.last_modified
+            )
         path = self.path(source_id, record.content_sha256)
         conn.execute(
             """insert into audit.fetch_log (source_id, load_id, resource, outcome, http_status, etag, last_modified,
@@ -113,6 +118,7 @@ class LandingZone:
         )
 
     def read(self, source_id: str, content_sha256: str) -> bytes:
+        """The landed bytes, whole (for formats read as one document, e.g. JSON)."""
         return self.path(source_id, content_sha256).read_bytes()
 
 

@@ -7,20 +7,27 @@ derived from the source and the logical date, so rerunning an interval replaces 
 Sources whose collector is incremental (``INCREMENTAL = True``, e.g. ``eurostat``) load nothing when the
 fetched content is the published one: the batch is recorded as ``unchanged``, stage and validate do
 nothing, and publish raises ``BatchUnchanged`` (Airflow skips the task, so no asset event, no dbt run).
+
+Bodies stream: a download is written into the landing zone as it arrives, and the line-oriented parsers
+(``parse_file``) read the landed file as a stream, gunzipped on the way; the other formats get the landed bytes.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from observatory.collect import collect_source
+from observatory.collect.spool import spooling_into
 from observatory.config.registry import Source, load_registry
 from observatory.config.settings import Settings
 from observatory.landing import Landed, LandingZone, log_failed_fetch
@@ -118,16 +125,18 @@ def record_registry_entry(conn: psycopg.Connection, source: Source) -> None:
 
 
 def _land_resources(conn: psycopg.Connection, source: Source, load_id: str, zone: LandingZone) -> list[Landed]:
+    """Fetch and land each resource in turn, the bodies spooled into the zone (so landing one is a rename)."""
     landed: list[Landed] = []
-    for resource, fetch_resource in collect_source(source):
-        try:
-            fetched = fetch_resource()
-        except Exception as exc:
-            log_failed_fetch(conn, source.source_id, load_id, resource, str(exc))
-            _fail_batch(conn, load_id, f"fetch failed: {exc}")
-            raise
-        landed.append(zone.land(conn, source.source_id, load_id, fetched))
-        conn.commit()
+    with spooling_into(zone.partial_dir):
+        for resource, fetch_resource in collect_source(source):
+            try:
+                fetched = fetch_resource()
+            except Exception as exc:
+                log_failed_fetch(conn, source.source_id, load_id, resource, str(exc))
+                _fail_batch(conn, load_id, f"fetch failed: {exc}")
+                raise
+            landed.append(zone.land(conn, source.source_id, load_id, fetched))
+            conn.commit()
     return landed
 
 
@@ -196,20 +205,24 @@ def _same_dataset_updated(conn: psycopg.Connection, source: Source, item: Landed
     return updated is not None and published is not None and published[0] == updated
 
 
-def _payloads(
+def _landed_files(
     source: Source, landed: list[dict], zone: LandingZone, logical_date: datetime | None = None
-) -> Iterator[tuple[dict, bytes, dict]]:
-    """(landed record, its bytes, parse options) of every landed resource; the options carry the batch's
+) -> Iterator[tuple[dict, Path, dict]]:
+    """(landed record, its file, parse options) of every landed resource; the options carry the batch's
     ``logical_date`` (ISO date), from which a parser may derive a window (calendars)."""
     for item in landed:
         options = {**source.parse, "resource_name": item["resource_name"], "media_type": item.get("media_type")}
         if logical_date is not None:
             options.setdefault("logical_date", logical_date.date().isoformat())
-        try:  # gzip is recognised by its magic bytes, whatever the server said (Eurostat's compressed=true)
-            payload = decompressed(zone.read(source.source_id, item["content_sha256"]))
-        except ParseError as exc:
-            raise _parse_error(source, item["resource"], exc) from exc
-        yield item, payload, options
+        yield item, zone.path(source.source_id, item["content_sha256"]), options
+
+
+def _parsed(parser: ModuleType, path: Path, options: Mapping[str, Any]) -> Iterator[tuple | Rejected | Note]:
+    """What ``parser`` reads from a landed file: streamed when it reads files (``parse_file``), else from its bytes.
+    Either way gzip is recognised by its magic bytes, whatever the server said (Eurostat's compressed=true)."""
+    if hasattr(parser, "parse_file"):
+        return parser.parse_file(path, options)
+    return parser.parse(decompressed(path.read_bytes()), options)
 
 
 @dataclass
@@ -242,10 +255,10 @@ def parse_landed(
     record it stopped at."""
     report = report if report is not None else ParseReport()
     parser = parser_for(source.format)
-    for item, payload, options in _payloads(source, landed, zone, logical_date):
+    for item, path, options in _landed_files(source, landed, zone, logical_date):
         resource, records = item["resource"], 0
         try:
-            for parsed in parser.parse(payload, options):
+            for parsed in _parsed(parser, path, options):
                 records += 1
                 if isinstance(parsed, Rejected):
                     report.rejected.append((resource, parsed))
@@ -262,9 +275,9 @@ def parse_landed_arrays(
 ) -> Iterator[ArrayBatch]:
     """Every landed resource as the parser's bulk output (for parsers that have ``parse_arrays``)."""
     parser = parser_for(source.format)
-    for item, payload, options in _payloads(source, landed, zone, logical_date):
+    for item, path, options in _landed_files(source, landed, zone, logical_date):
         try:
-            yield parser.parse_arrays(payload, options)
+            yield parser.parse_arrays(decompressed(path.read_bytes()), options)
         except Exception as exc:
             raise _parse_error(source, item["resource"], exc) from exc
 

@@ -5,6 +5,7 @@ reasons and a batch that rejects more than its entry allows is quarantined."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -28,15 +29,15 @@ def batch(dsn: str, day: datetime) -> tuple:
 def test_a_parser_crash_fails_the_batch_with_one_line_naming_file_and_record(
     warehouse_dsn, sample_base_url, landing_dir, monkeypatch, plain_http_registry
 ) -> None:
-    real_parse = eurostat_tsv.parse
+    real_parse = eurostat_tsv.parse_file  # what the pipeline reads a landed TSV file with
 
-    def crashing_parse(payload: bytes, options):
-        for number, row in enumerate(real_parse(payload, options)):
+    def crashing_parse(path: Path, options):
+        for number, row in enumerate(real_parse(path, options)):
             if number == 41:
                 raise AttributeError("'NoneType' object has no attribute 'group'")
             yield row
 
-    monkeypatch.setattr(eurostat_tsv, "parse", crashing_parse)
+    monkeypatch.setattr(eurostat_tsv, "parse_file", crashing_parse)
     with pytest.raises(ParseError) as raised:
         pipeline.run_source(SOURCE, DAY)
     status, message, _, _ = batch(warehouse_dsn, DAY)
@@ -53,17 +54,17 @@ def test_rejected_records_are_kept_and_a_strict_entry_quarantines_the_batch(
     """Indicators are strict (max_rejected_share 0): one rejected cell quarantines the batch, with the reason,
     and the published rows of the previous batch stay."""
     published = pipeline.run_source(SOURCE, DAY)
-    real_parse = eurostat_tsv.parse
+    real_parse = eurostat_tsv.parse_file
 
-    def parse_rejecting_one(payload: bytes, options):
-        for number, row in enumerate(real_parse(payload, options)):
+    def parse_rejecting_one(path: Path, options):
+        for number, row in enumerate(real_parse(path, options)):
             yield (
                 Rejected(f"line {number + 2}", "value 'x' is not a number", "A,PC,F,Y20-64,NAT,AT\tx")
                 if number == 7
                 else row
             )
 
-    monkeypatch.setattr(eurostat_tsv, "parse", parse_rejecting_one)
+    monkeypatch.setattr(eurostat_tsv, "parse_file", parse_rejecting_one)
     later = datetime(2026, 4, 2, tzinfo=UTC)
     with pytest.raises(
         QualityGateFailed, match=r"1 of \d+ records rejected .* max_rejected_share 0\.0%; first: line 9"

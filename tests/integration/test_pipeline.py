@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -72,13 +73,13 @@ def test_failing_batch_is_quarantined_and_published_rows_survive(
 
     from observatory.parse import eurostat_tsv
 
-    real_parse = eurostat_tsv.parse
+    real_parse = eurostat_tsv.parse_file  # what the pipeline reads a landed TSV file with
 
-    def parse_with_bad_rate(payload: bytes, options):
-        for row in real_parse(payload, options):
+    def parse_with_bad_rate(path: Path, options):
+        for row in real_parse(path, options):
             yield row[:4] + (180.0,) + row[5:] if row[2] == "AT" else row
 
-    monkeypatch.setattr(eurostat_tsv, "parse", parse_with_bad_rate)
+    monkeypatch.setattr(eurostat_tsv, "parse_file", parse_with_bad_rate)
     later = datetime(2026, 3, 2, tzinfo=UTC)
     with pytest.raises(QualityGateFailed, match="expect_column_values_to_be_between\\(value\\)"):
         pipeline.run_source("http_lfsa_urgan", later)

@@ -5,6 +5,10 @@
 yielding each resource of the source (its URL or path, and a function that fetches it), so the caller lands
 what was fetched before the next resource may fail. The registry's ``collector`` field names the module
 (default: ``http`` for ``urls``, ``files`` for ``paths``); its ``collect`` mapping holds the collector's options.
+
+A ``Fetched`` carries its body: as a file the download was written to (``observatory.collect.spool``), never whole
+in memory, or as small bytes a collector holds; ``payload`` reads it for the small answers a collector looks into
+(a feed, a page, an asynchronous envelope).
 """
 
 from __future__ import annotations
@@ -13,16 +17,56 @@ import importlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from observatory.collect.spool import Body, BytesBody
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, init=False)
 class Fetched:
+    """One fetched resource: its body (``payload`` bytes in memory, or a ``body`` such as a spooled file) and what
+    the answer said about it."""
+
     resource: str  # the URL or the project-relative path it came from
     resource_name: str  # last path segment, for parsers that need a hint (never used as a file name)
-    payload: bytes
+    body: Body
     media_type: str | None = None
     http_status: int | None = None
     etag: str | None = None
     last_modified: str | None = None
+
+    def __init__(
+        self,
+        resource: str,
+        resource_name: str,
+        payload: bytes | None = None,
+        media_type: str | None = None,
+        http_status: int | None = None,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        *,
+        body: Body | None = None,
+    ) -> None:
+        if body is None:
+            if payload is None:
+                raise TypeError("Fetched needs a payload or a body")
+            body = BytesBody(payload)
+        elif payload is not None:
+            raise TypeError("Fetched needs a payload or a body, not both")
+        fields = {
+            "resource": resource,
+            "resource_name": resource_name,
+            "body": body,
+            "media_type": media_type,
+            "http_status": http_status,
+            "etag": etag,
+            "last_modified": last_modified,
+        }
+        for name, value in fields.items():
+            object.__setattr__(self, name, value)
+
+    @property
+    def payload(self) -> bytes:
+        """The whole body, in memory (for small answers: a feed, a page, an envelope; landing streams ``body``)."""
+        return self.body.read_bytes()
 
 
 def collect_source(source) -> Iterator[tuple[str, Callable[[], Fetched]]]:

@@ -28,7 +28,13 @@ from urllib.parse import quote
 import requests
 
 from observatory.collect import Fetched
-from observatory.collect.eurostat_messages import async_status, error_message, queued_key, statistics_warning
+from observatory.collect.eurostat_messages import (
+    ENVELOPE_MAX_BYTES,
+    async_status,
+    error_message,
+    queued_key,
+    statistics_warning,
+)
 from observatory.collect.eurostat_urls import Query
 from observatory.collect.http import FetchError, fetch_url
 
@@ -39,14 +45,20 @@ WAITING = frozenset({"SUBMITTED", "PROCESSING"})
 def settled(session: requests.Session, query: Query, fetched: Fetched) -> Fetched:
     """``fetched`` when it holds the data (or is a 304); else the data Eurostat delivers asynchronously, under the
     resource name of the first request (its validators are those of the delivered data)."""
-    key = queued_key(fetched.payload)
+    envelope = _envelope(fetched)
+    key = queued_key(envelope)
     if key is not None:
         delivered = _wait_for_key(session, query, key)
-    elif statistics_warning(fetched.payload):
+    elif statistics_warning(envelope):
         delivered = _wait_for_statistics(session, query)
     else:
         return fetched
     return dataclasses.replace(delivered, resource=fetched.resource, resource_name=fetched.resource_name)
+
+
+def _envelope(fetched: Fetched) -> bytes:
+    """The body when it is small enough to be an envelope or a warning (read into memory), else nothing: data."""
+    return fetched.payload if fetched.body.size <= ENVELOPE_MAX_BYTES else b""
 
 
 def _wait_for_key(session: requests.Session, query: Query, key: str) -> Fetched:
@@ -71,7 +83,7 @@ def _wait_for_key(session: requests.Session, query: Query, key: str) -> Fetched:
 def _wait_for_statistics(session: requests.Session, query: Query) -> Fetched:
     def attempt() -> Fetched | None:
         again = fetch_url(session, query.url, read_error=error_message)
-        return None if statistics_warning(again.payload) else again
+        return None if statistics_warning(_envelope(again)) else again
 
     return _poll(query, "answer (Statistics API warning 413: the data is being prepared)", attempt)
 

@@ -11,6 +11,7 @@ Options (the entry's ``collect`` mapping): ``max_entries``, the first N entries 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterator
 from functools import cache, partial
@@ -69,16 +70,8 @@ def fetch_feed_at(session: requests.Session, location: str, project_root: Path) 
     family = next((name for name in FEED_MEDIA_TYPES if parsed.version.startswith(name)), None)
     if family is None:
         raise FetchError(f"{location}: not an RSS or Atom feed ({parsed.get('bozo_exception') or 'no feed version'})")
-    log.info("feed %s (%s): %d entries, %d bytes", location, parsed.version, len(parsed.entries), len(fetched.payload))
-    return Fetched(
-        fetched.resource,
-        fetched.resource_name,
-        fetched.payload,
-        FEED_MEDIA_TYPES[family],
-        fetched.http_status,
-        fetched.etag,
-        fetched.last_modified,
-    )
+    log.info("feed %s (%s): %d entries, %d bytes", location, parsed.version, len(parsed.entries), fetched.body.size)
+    return dataclasses.replace(fetched, media_type=FEED_MEDIA_TYPES[family])
 
 
 def document_links(feed: Fetched, location: str) -> list[str]:

@@ -11,9 +11,12 @@ Every limit comes from the environment (defaults in brackets):
 - ``OBSERVATORY_MAX_DOWNLOAD_BYTES`` [512 MiB] of decoded body: checked against ``Content-Length`` before reading
   and while streaming (so a lying header or a compression bomb is cut off at the cap).
 
+The body is written to a file as it arrives (``observatory.collect.spool``: into the landing zone when the pipeline
+fetches), hashed on the way, so a download of any size up to the cap never sits in memory.
+
 A ``FetchError`` names the URL and what went wrong (for an HTTP error, the message the server's error body carries
 when the caller knows how to read it, or a plain-text body's first line); nothing is returned for a body that is
-incomplete.
+incomplete, and the file it was being written to is removed.
 
 **Mirror.** When the setting ``mirror_url`` (``OBSERVATORY_MIRROR_URL``) is set, every GET of a URL on another
 machine goes to ``{mirror_url}/{host}{path}?{query}`` instead (``mirrored``): tests and the demo point live registry
@@ -37,6 +40,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from observatory.collect import Fetched
+from observatory.collect.spool import spooled
 from observatory.config.settings import Settings
 
 if TYPE_CHECKING:
@@ -132,9 +136,9 @@ def fetch_url(
     headers: Mapping[str, str] | None = None,
     read_error: ErrorReader | None = None,
 ) -> Fetched:
-    """GET ``url`` whole and within the limits (with extra request ``headers``, through the mirror when one is
-    set); raise ``FetchError`` on HTTP errors (with the message ``read_error`` finds in the error body), broken
-    limits or when every attempt ended with an interrupted body."""
+    """GET ``url`` whole and within the limits, its body spooled to a file (with extra request ``headers``, through
+    the mirror when one is set); raise ``FetchError`` on HTTP errors (with the message ``read_error`` finds in the
+    error body), broken limits or when every attempt ended with an interrupted body."""
     for attempt in range(retry_count()):
         try:
             return _get(session, url, headers, read_error)
@@ -161,11 +165,11 @@ def _get(
             declared = response.headers.get("Content-Length", "")
             if declared.isdigit() and int(declared) > cap and "Content-Encoding" not in response.headers:
                 raise FetchError(f"GET {where}: Content-Length {declared} is over the cap of {cap} bytes")
-            payload = _read_body(response, where, cap)
+            body = spooled(_body_chunks(response, where, cap))
             return Fetched(
                 resource=url,
                 resource_name=resource_name(url),
-                payload=payload,
+                body=body,
                 media_type=media_type(response.headers.get("Content-Type")),
                 http_status=response.status_code,
                 etag=response.headers.get("ETag"),
@@ -206,10 +210,10 @@ def _error_detail(response: requests.Response, read_error: ErrorReader | None) -
     return f": {message}" if message else ""
 
 
-def _read_body(response: requests.Response, url: str, cap: int) -> bytes:
-    """The decoded body, read in small pieces so that the cap and the deadline are checked as it arrives."""
+def _body_chunks(response: requests.Response, url: str, cap: int) -> Iterator[bytes]:
+    """The decoded body in small pieces, the cap and the deadline checked as it arrives (and, at its end, the
+    length the server declared)."""
     deadline = time.monotonic() + download_deadline()
-    chunks: list[bytes] = []
     size = 0
     try:
         while chunk := response.raw.read1(CHUNK_BYTES, decode_content=True):
@@ -218,7 +222,7 @@ def _read_body(response: requests.Response, url: str, cap: int) -> bytes:
                 raise FetchError(f"GET {url}: body is over the cap of {cap} bytes")
             if time.monotonic() > deadline:
                 raise FetchError(f"GET {url}: body not complete within {download_deadline():g} s ({size} bytes so far)")
-            chunks.append(chunk)
+            yield chunk
     except urllib3.exceptions.ReadTimeoutError as exc:
         raise _BodyInterrupted(f"read timed out after {size} bytes of the body") from exc
     except urllib3.exceptions.ProtocolError as exc:
@@ -229,7 +233,6 @@ def _read_body(response: requests.Response, url: str, cap: int) -> bytes:
     received = response.raw.tell()  # bytes on the wire (before decoding), comparable with Content-Length
     if declared.isdigit() and received != int(declared) and response.status_code not in (204, 304):
         raise _BodyInterrupted(f"truncated body ({received} of {declared} bytes)")
-    return b"".join(chunks)
 
 
 def resource_name(url: str) -> str:

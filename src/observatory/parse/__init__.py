@@ -8,6 +8,14 @@ the file still loads; the pipeline keeps every rejected record in ``audit.reject
 each decision a reader of the batch should know (``audit.batch.parse_notes``). ``options`` is the
 source's ``parse`` mapping from the registry (sources.yml). A payload that cannot be parsed at all raises
 ``ParseError`` with a message that names what is wrong and where; a parser raises nothing else.
+
+The line-oriented formats (``eurostat_tsv``, ``sdmx_csv``, ``funding_csv``) also read a file as a stream,
+
+    def parse_file(path: Path, options: Mapping[str, Any]) -> Iterator[tuple | Rejected | Note]
+
+with the same output as ``parse`` of its bytes, gunzipped as it is read (``observatory.parse.compression``), which
+the pipeline uses for landed files of any size. The others read one document whole (JSON-stat and funding JSON
+are single JSON values, a calendar or a document is interpreted as a whole) and get the landed bytes.
 """
 
 from __future__ import annotations

@@ -5,21 +5,25 @@ A payload whose header starts with ``DATAFLOW,`` or ``STRUCTURE,`` is SDMX-CSV 1
 ``observatory.parse.sdmx_csv`` (same rows; see there), so a source keeps working when Eurostat changes format.
 
 A missing cell is emitted (value None) only when it carries a flag. CRLF or LF, optional BOM, gzip or not
-(``observatory.parse.compression``). Options: ``dataset_code`` (required for TSV: these files do not name their
-dataset), ``geo_dimension`` (default ``geo``, else ``cities`` for Eurostat's city datasets). ``dataset_updated``
-and ``confidentiality`` are always None (a TSV cell has only the status flags, e.g. ``c`` for confidential).
+(``observatory.parse.compression``). ``parse_file`` streams a file (a block of lines in memory at a time, gunzipped
+as it is read: ``observatory.parse.lines``), so an error further down the file (bytes that are not UTF-8, a broken
+gzip stream) is raised when it is reached, after the rows before it. Options: ``dataset_code`` (required for TSV:
+these files do not name their dataset), ``geo_dimension`` (default ``geo``, else ``cities`` for Eurostat's city
+datasets). ``dataset_updated`` and ``confidentiality`` are always None (a TSV cell has only the status flags, e.g.
+``c`` for confidential).
 """
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from observatory.parse import Note, ParseError, Rejected, sdmx_csv
-from observatory.parse.compression import decompressed
-from observatory.parse.sdmx_csv import GEO_CANDIDATES, dimensions_json, geo_dimension
+from observatory.parse.compression import Opener, file_opener, payload_opener
+from observatory.parse.lines import closing_after, utf8_lines
+from observatory.parse.sdmx_csv import GEO_CANDIDATES, HEAD_BYTES, dimensions_json, geo_dimension
 
 RAW_TABLE = "eurostat_observation"
 
@@ -28,16 +32,31 @@ TIME_COLUMNS = frozenset({"time", "time_period"})  # lower-cased names of the TS
 
 def parse(payload: bytes, options: Mapping[str, Any]) -> Iterator[tuple | Rejected | Note]:
     """Validate options and header eagerly, then return a generator of raw-table rows."""
-    payload = decompressed(payload)
-    if sdmx_csv.is_sdmx_csv(payload):
-        return sdmx_csv.parse(payload, options)
+    return _parse(payload_opener(payload), options)
+
+
+def parse_file(path: Path, options: Mapping[str, Any]) -> Iterator[tuple | Rejected | Note]:
+    """``parse`` of the file at ``path``, streamed."""
+    return _parse(file_opener(path), options)
+
+
+def _parse(opener: Opener, options: Mapping[str, Any]) -> Iterator[tuple | Rejected | Note]:
+    with opener() as stream:
+        head = stream.read(HEAD_BYTES)
+    if sdmx_csv.is_sdmx_csv(head):
+        return sdmx_csv.parse_opened(opener, options)
     dataset_code = options.get("dataset_code")
     if not dataset_code:
         raise ParseError("eurostat_tsv: the 'dataset_code' parse option is required")
-    lines = iter(io.StringIO(_decode(payload), newline=None))
-    header = next(lines, "").rstrip("\n")
-    row_dims, periods = _tsv_header(header)
-    geo_axis = _geo_axis(row_dims, options)
+    stream = opener()
+    try:
+        lines = closing_after(utf8_lines(stream, _not_utf8), stream)
+        header = next(lines, "").rstrip("\n")
+        row_dims, periods = _tsv_header(header)
+        geo_axis = _geo_axis(row_dims, options)
+    except BaseException:
+        stream.close()
+        raise
     geo = row_dims[geo_axis]
     note = (
         None
@@ -47,11 +66,8 @@ def parse(payload: bytes, options: Mapping[str, Any]) -> Iterator[tuple | Reject
     return _tsv_rows(lines, str(dataset_code).strip(), row_dims, geo_axis, periods, note)
 
 
-def _decode(payload: bytes) -> str:
-    try:
-        return payload.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ParseError(f"eurostat_tsv: not UTF-8 at byte {exc.start}") from exc
+def _not_utf8(lineno: int, position: int) -> None:
+    raise ParseError(f"eurostat_tsv: not UTF-8 at byte {position}")
 
 
 def _tsv_header(header: str) -> tuple[list[str], list[str]]:

@@ -51,6 +51,10 @@ counted in one note). Placeholders for "no value" (``-``, ``–``, ``n/a``, ``k.
 column. A file that is no CSV of the configured columns at all (no header row, a configured header missing,
 a quoted field running to the end) raises ``ParseError``.
 
+**Streaming.** ``parse_file`` reads a file as a stream (gunzipped as it is read), decoding it a chunk at a time
+(``observatory.parse.funding.decoding``: a file in a legacy code page is read whole for the detection); the records
+are held until the end, since the decisions below need whole columns.
+
 **Decisions per column, from the whole column**, each stated in a note (``where="column amount"``), unless an
 option above fixes it:
 
@@ -78,11 +82,13 @@ instead of being silently merged.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from observatory.parse import Note, Rejected
+from observatory.parse.compression import Opener, file_opener, payload_opener
 from observatory.parse.funding.amounts import parse_number as parse_number
-from observatory.parse.funding.decoding import DAMAGED_UTF8, decode_payload
+from observatory.parse.funding.decoding import DAMAGED_UTF8, open_text
 from observatory.parse.funding.options import check_options
 from observatory.parse.funding.records import cell_records, column_index, csv_records, find_header
 from observatory.parse.funding.rows import operation_key as operation_key
@@ -94,17 +100,27 @@ RAW_TABLE = "funding_operation"
 def parse(payload: bytes, options: Mapping[str, Any]) -> Iterator[tuple | Rejected | Note]:
     """Yield one ``funding_operation`` tuple per readable non-blank CSV record, a ``Rejected`` per other record
     and the notes of the decisions taken."""
+    return _parse(payload_opener(payload), options)
+
+
+def parse_file(path: Path, options: Mapping[str, Any]) -> Iterator[tuple | Rejected | Note]:
+    """``parse`` of the file at ``path``, streamed."""
+    return _parse(file_opener(path), options)
+
+
+def _parse(opener: Opener, options: Mapping[str, Any]) -> Iterator[tuple | Rejected | Note]:
     check_options(options, "columns")
     delimiter = options.get("delimiter", ",")
     if not isinstance(delimiter, str) or len(delimiter) != 1:
         raise ValueError(f"funding_csv delimiter must be one character, not {delimiter!r}")
-    text, encoding_note = decode_payload(payload, options.get("encoding"), options.get("country_code"))
-    if encoding_note:
-        yield encoding_note
-    records = csv_records(text, delimiter)
-    header_line, header, skipped = find_header(records, options["columns"])
-    index = column_index(header, options["columns"])
-    if skipped:
-        yield Note("file", f"header row on line {header_line}; {skipped} line(s) above it skipped")
-    damaged = encoding_note is not None and encoding_note.note.startswith(DAMAGED_UTF8)
-    yield from typed_rows(cell_records(records, header, index, damaged), options)
+    text, encoding_note = open_text(opener, options.get("encoding"), options.get("country_code"))
+    with text:
+        if encoding_note:
+            yield encoding_note
+        records = csv_records(text, delimiter)
+        header_line, header, skipped = find_header(records, options["columns"])
+        index = column_index(header, options["columns"])
+        if skipped:
+            yield Note("file", f"header row on line {header_line}; {skipped} line(s) above it skipped")
+        damaged = encoding_note is not None and encoding_note.note.startswith(DAMAGED_UTF8)
+        yield from typed_rows(cell_records(records, header, index, damaged), options)

@@ -19,7 +19,9 @@ a bare ``:`` cell of a Eurostat TSV file; an empty or ``NaN`` value with a flag 
 that cannot be read (wrong number of fields, a value that is not a number, an empty code, bytes that are not
 UTF-8, a broken quote) is a ``Rejected`` with its line number and text; the rest of the file loads. A record with
 ``ACTION`` ``D`` (delete) is not loaded (a note says so). Comma or semicolon separated, CRLF or LF, optional BOM,
-gzip or not (``observatory.parse.compression``).
+gzip or not (``observatory.parse.compression``). ``parse_file`` streams a file (a block of lines in memory at a time,
+gunzipped as it is read: ``observatory.parse.lines``), so a broken gzip stream further down is raised when it is
+reached, after the rows before it.
 
 Options: ``dataset_code`` (default: from each record's ``STRUCTURE_ID``/``DATAFLOW``, ``ESTAT:URB_CPOPCB(1.0)``
 → ``urb_cpopcb``), ``geo_dimension`` (default ``geo``, else ``cities`` for Eurostat's city datasets, else
@@ -29,17 +31,18 @@ Options: ``dataset_code`` (default: from each record's ``STRUCTURE_ID``/``DATAFL
 from __future__ import annotations
 
 import csv
-import io
 import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 import orjson
 
 from observatory.parse import Note, ParseError, Rejected
-from observatory.parse.compression import decompressed
+from observatory.parse.compression import Opener, file_opener, payload_opener
+from observatory.parse.lines import closing_after, utf8_lines
 
 RAW_TABLE = "eurostat_observation"
 
@@ -56,6 +59,8 @@ SDMX_ID = re.compile(r"[A-Za-z][A-Za-z0-9_@$-]*")  # a code column's header; a l
 NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 MISSING_VALUES = frozenset({"", "NaN"})  # SDMX writes a missing observation value as NaN or leaves it empty
 STRUCTURE_ID = re.compile(r"(?:[A-Za-z0-9_@$.-]*:)?([A-Za-z][A-Za-z0-9_@$-]*)(?:\([^()]*\))?")
+HINT_CHARS = 500  # of the text, searched for the first line to quote when the header is not SDMX-CSV
+HEAD_BYTES = 4 * HINT_CHARS + 3  # bytes that hold that many characters (UTF-8, after a BOM)
 HEADER_START = re.compile(r'\ufeff?[ \t]*"?(STRUCTURE|DATAFLOW)(?::[^,;"\r\n]*)?"?[ \t]*([,;])')
 
 
@@ -84,46 +89,44 @@ def is_sdmx_csv(payload: bytes) -> bool:
 
 def parse(payload: bytes, options: Mapping[str, Any]) -> Iterator[tuple | Rejected | Note]:
     """Read the header eagerly (``ParseError`` if it is not SDMX-CSV), then return a generator of rows."""
-    text, bad_lines = _decode(decompressed(payload))
-    start = HEADER_START.match(text)
+    return parse_opened(payload_opener(payload), options)
+
+
+def parse_file(path: Path, options: Mapping[str, Any]) -> Iterator[tuple | Rejected | Note]:
+    """``parse`` of the file at ``path``, streamed."""
+    return parse_opened(file_opener(path), options)
+
+
+def parse_opened(opener: Opener, options: Mapping[str, Any]) -> Iterator[tuple | Rejected | Note]:
+    """``parse`` of the decompressed streams ``opener`` opens (one to look at the start, one to read the rows)."""
+    with opener() as stream:
+        head = stream.read(HEAD_BYTES).decode("utf-8-sig", "replace")
+    start = HEADER_START.match(head)
     if start is None:
-        raise ParseError(f"SDMX-CSV: line 1: header does not start with DATAFLOW or STRUCTURE{_hint(text)}")
-    lines = _Lines(text)
-    records = csv.reader(lines, delimiter=start.group(2))
+        raise ParseError(f"SDMX-CSV: line 1: header does not start with DATAFLOW or STRUCTURE{_hint(head)}")
+    stream = opener()
     try:
-        header = next(records)
-    except csv.Error as exc:
-        raise ParseError(f"SDMX-CSV: line 1: header is not CSV: {exc}") from None
-    if 1 in bad_lines:
-        raise ParseError("SDMX-CSV: line 1: header is not UTF-8")
-    if records.line_num != 1:
-        raise ParseError(f"SDMX-CSV: line 1: header spans {records.line_num} lines (an unclosed quote?)")
-    lines.raw()
-    layout, notes = _layout(header, options)
+        lines = _Lines(stream)
+        records = csv.reader(lines, delimiter=start.group(2))
+        try:
+            header = next(records)
+        except csv.Error as exc:
+            raise ParseError(f"SDMX-CSV: line 1: header is not CSV: {exc}") from None
+        if 1 in lines.bad:
+            raise ParseError("SDMX-CSV: line 1: header is not UTF-8")
+        if records.line_num != 1:
+            raise ParseError(f"SDMX-CSV: line 1: header spans {records.line_num} lines (an unclosed quote?)")
+        lines.raw()
+        layout, notes = _layout(header, options)
+    except BaseException:
+        stream.close()
+        raise
     dataset_code = str(options["dataset_code"]).strip() if options.get("dataset_code") else None
-    return _rows(records, lines, layout, bad_lines, dataset_code, notes)
-
-
-def _decode(payload: bytes) -> tuple[str, frozenset[int]]:
-    """The text, and the numbers of the lines that are not UTF-8 (decoded with U+FFFD, to be rejected)."""
-    try:
-        return payload.decode("utf-8-sig"), frozenset()
-    except UnicodeDecodeError:
-        pass
-    bad = frozenset(lineno for lineno, line in enumerate(payload.splitlines(), start=1) if not _is_utf8(line))
-    return payload.decode("utf-8-sig", "replace"), bad
-
-
-def _is_utf8(line: bytes) -> bool:
-    try:
-        line.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
+    return _rows(records, lines, layout, dataset_code, notes)
 
 
 def _hint(text: str) -> str:
-    first = text[:500].partition("\n")[0]
+    first = text[:HINT_CHARS].partition("\n")[0]
     if "\\TIME_PERIOD" in first or "\\time" in first.lower():
         return " (it looks like a Eurostat TSV file: format eurostat_tsv)"
     if first.lstrip("\ufeff \t").startswith(("{", "[")):
@@ -132,11 +135,16 @@ def _hint(text: str) -> str:
 
 
 class _Lines:
-    """The text's lines for ``csv.reader``, keeping those read since the last ``raw()`` (a record's own text)."""
+    """The stream's lines for ``csv.reader``, keeping those read since the last ``raw()`` (a record's own text) and
+    the numbers of the lines that are not UTF-8 (decoded with U+FFFD, to be rejected); closes the stream at its end."""
 
-    def __init__(self, text: str) -> None:
-        self._lines = io.StringIO(text, newline=None)  # CRLF and CR read as LF, like bytes.splitlines
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._lines = closing_after(utf8_lines(stream, self._not_utf8), stream)
         self._taken: list[str] = []
+        self.bad: set[int] = set()
+
+    def _not_utf8(self, lineno: int, position: int) -> None:
+        self.bad.add(lineno)
 
     def __iter__(self) -> _Lines:
         return self
@@ -286,7 +294,6 @@ def _rows(
     records: Any,
     lines: _Lines,
     layout: _Layout,
-    bad_lines: frozenset[int],
     dataset_code: str | None,
     notes: list[Note],
 ) -> Iterator[tuple | Rejected | Note]:
@@ -305,7 +312,7 @@ def _rows(
         if not any(field.strip() for field in record):
             continue  # a blank line
         where = f"line {start}"
-        if any(lineno in bad_lines for lineno in range(start, records.line_num + 1)):
+        if any(lineno in lines.bad for lineno in range(start, records.line_num + 1)):
             yield Rejected(where, "not UTF-8 (the invalid bytes are shown as U+FFFD)", raw)
             continue
         if len(record) != layout.width:

@@ -1,10 +1,19 @@
-"""Bytes → text: the configured encoding, UTF-8 (perhaps with damaged bytes) or UTF-16, else a detected code page."""
+"""Bytes → text: the configured encoding, UTF-8 (perhaps with damaged bytes) or UTF-16, else a detected code page.
+
+The text streams: the payload is read once to check (or choose) the encoding and once more as text, a chunk at a
+time; only a payload in none of the Unicode encodings is read whole, for charset-normalizer to judge the bytes.
+"""
 
 from __future__ import annotations
 
 import codecs
+import io
+from typing import TextIO
 
 from observatory.parse import Note, ParseError
+from observatory.parse.compression import Opener
+
+CHUNK_BYTES = 1024 * 1024
 
 # legacy code pages EU beneficiary lists come in; the code page of a country's language breaks ties
 LEGACY_ENCODINGS = (
@@ -29,28 +38,63 @@ _COUNTRY_CODE_PAGE = {
 DAMAGED_UTF8 = "encoding: UTF-8 with damaged bytes"
 
 
-def decode_payload(payload: bytes, encoding: str | None, country_code: str | None = None) -> tuple[str, Note | None]:
-    """The text of the payload and, when its encoding was detected, a note saying which it is."""
+def open_text(opener: Opener, encoding: str | None, country_code: str | None = None) -> tuple[TextIO, Note | None]:
+    """The text of the payload ``opener`` opens (lines untranslated, as ``csv`` wants them) and, when its encoding
+    was detected, a note saying which it is."""
     if encoding:
         try:
-            return payload.decode(encoding), None
+            _check(opener, encoding)
         except (UnicodeDecodeError, LookupError) as exc:
             raise ParseError(f"funding CSV is not valid {encoding}: {exc}") from exc
-    if payload.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return _text(opener, encoding), None
+    with opener() as stream:
+        start = stream.read(2)
+    if start in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         try:
-            return payload.decode("utf-16"), Note("file", "encoding: UTF-16 (byte order mark)")
+            _check(opener, "utf-16")
         except UnicodeDecodeError as exc:
             raise ParseError(f"funding CSV starts with a UTF-16 byte order mark but is not UTF-16: {exc}") from exc
+        return _text(opener, "utf-16"), Note("file", "encoding: UTF-16 (byte order mark)")
     try:
-        return payload.decode("utf-8-sig"), None
+        _check(opener, "utf-8-sig")
     except UnicodeDecodeError:
         pass
-    text = payload.decode("utf-8-sig", errors="replace")
-    bad = text.count("\ufffd")
-    good = sum(1 for char in text if char > "\x7f") - bad
+    else:
+        return _text(opener, "utf-8-sig"), None
+    bad = good = 0
+    with _text(opener, "utf-8-sig", "replace") as text:
+        while chunk := text.read(CHUNK_BYTES):
+            bad += chunk.count("\ufffd")
+            good += sum(1 for char in chunk if char > "\x7f")
+    good -= bad
     if good >= 2 * bad:  # UTF-8 with a few damaged bytes (a cut download, a stray byte), not a legacy code page
-        return text, Note("file", f"{DAMAGED_UTF8}: {bad} invalid byte sequence(s), the records holding them rejected")
-    return _detected(payload, country_code)
+        note = Note("file", f"{DAMAGED_UTF8}: {bad} invalid byte sequence(s), the records holding them rejected")
+        return _text(opener, "utf-8-sig", "replace"), note
+    with opener() as stream:
+        detected, note = _detected(stream.read(), country_code)
+    return io.StringIO(detected, newline=""), note
+
+
+def _check(opener: Opener, encoding: str) -> None:
+    """Raise what ``bytes.decode(encoding)`` of the whole payload raises (``LookupError``, ``UnicodeDecodeError``),
+    reading it a chunk at a time. The error of an invalid byte is raised by decoding the payload whole once more, so
+    that it names the byte's position in the payload."""
+    b"".decode(encoding)  # an unknown name, or no text encoding: the LookupError bytes.decode raises
+    decoder = codecs.getincrementaldecoder(encoding)()
+    with opener() as stream:
+        try:
+            while chunk := stream.read(CHUNK_BYTES):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+            return
+        except UnicodeDecodeError:
+            pass
+    with opener() as stream:
+        stream.read().decode(encoding)
+
+
+def _text(opener: Opener, encoding: str, errors: str = "strict") -> TextIO:
+    return io.TextIOWrapper(opener(), encoding=encoding, errors=errors, newline="")
 
 
 def _detected(payload: bytes, country_code: str | None) -> tuple[str, Note]:

@@ -1,9 +1,8 @@
-"""Text → records: the CSV records of a funding list, its header row, and one ``CellRecord`` per data record."""
+"""Text lines → records: the CSV records of a funding list, its header row, and one ``CellRecord`` per data record."""
 
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from observatory.parse import ParseError, Rejected
@@ -12,12 +11,13 @@ from observatory.parse.funding.cells import FIELDS, CellRecord, clean_text, stor
 HEADER_SEARCH = 20  # records searched for the header row
 
 
-def csv_records(text: str, delimiter: str) -> Iterator[tuple[int, str, list[str]]]:
-    """(first line number, raw text, fields) of each CSV record; ParseError when the CSV cannot be read on."""
+def csv_records(text: Iterable[str], delimiter: str) -> Iterator[tuple[int, str, list[str]]]:
+    """(first line number, raw text, fields) of each CSV record of the ``text`` lines (their line endings as in the
+    file); ParseError when the CSV cannot be read on."""
     consumed: list[str] = []
 
     def lines() -> Iterator[str]:
-        for line in io.StringIO(text, newline=""):
+        for line in text:
             consumed.append(line)
             yield line
 
