@@ -49,7 +49,7 @@ test: install manifest
 eval: install
 	$(BIN)/python -m observatory_dev.extraction_eval
 
-## bench: bulk-load benchmark (ours vs COPY vs pandas.to_sql); N=1000000 by default
+## bench: stage-by-stage benchmark (collect, parse, GX gate, publish, dbt build, reruns) vs COPY, dlt, to_sql; N=10000000 by default
 bench: install
 	$(BIN)/python -m observatory_dev.bench $(N)
 

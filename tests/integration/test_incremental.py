@@ -23,7 +23,7 @@ from observatory.collect.eurostat import dataset_url
 from observatory.config import registry
 from observatory.parse import jsonstat
 from observatory.warehouse.load import stage_arrays, stage_rows
-from observatory_dev.bench import synthetic_cube
+from observatory_dev.generators.jsonstat import synthetic_cube
 
 PROJECT = Path(__file__).resolve().parents[2]
 POP1CTZ = json.loads((PROJECT / "sample_data/eurostat/eurostat_migr_pop1ctz_FR_by_citizen_jsonstat2.json").read_bytes())
@@ -201,8 +201,8 @@ def test_unchanged_rerun_rewrites_nothing(api, warehouse_dsn) -> None:
 
 
 def test_unchanged_rerun_transfers_parses_and_loads_nothing(api, warehouse_dsn, monkeypatch) -> None:
-    """On 200,000 observations shaped like migr_pop1ctz (observatory_dev.bench): the rerun gets a 304, parses and
-    stages nothing and leaves the published rows as they are (its cost is measured by `make bench`)."""
+    """On 200,000 observations shaped like migr_pop1ctz (observatory_dev.generators.jsonstat): the rerun gets a
+    304, parses and stages nothing and leaves the published rows as they are (its cost is measured by `make bench`)."""
     api.serve(FR, synthetic_cube(200_000))
     assert pipeline.run_source(FR, DAY1) == 200_000
     before = published_rows(warehouse_dsn, FR)
