@@ -9,7 +9,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help install lock manifest demo test down eval bench faults docs report lint format test-changed clean
+.PHONY: help install lock manifest demo test down eval bench bench-funding faults docs report lint format test-changed clean
 
 .DEFAULT_GOAL := help
 
@@ -52,6 +52,10 @@ eval: install
 ## bench: stage-by-stage benchmark (collect, parse, GX gate, publish, dbt build, reruns) vs COPY, dlt, to_sql; N=10000000 by default
 bench: install
 	$(BIN)/python -m observatory_dev.bench $(N)
+
+## bench-funding: funding benchmark (synthetic cohesion-portal records, paged, through to the marts); M=2000000 by default
+bench-funding: install
+	$(BIN)/python -m observatory_dev.bench_funding $(M)
 
 ## faults: the fault-injection suite as a table; ends with 'faults tried=N survived=M rows_lost=L duplicates=D'
 faults: install

@@ -128,7 +128,7 @@ def _land_resources(conn: psycopg.Connection, source: Source, load_id: str, zone
     """Fetch and land each resource in turn, the bodies spooled into the zone (so landing one is a rename)."""
     landed: list[Landed] = []
     with spooling_into(zone.partial_dir):
-        for resource, fetch_resource in collect_source(source):
+        for resource, fetch_resource in collect_source(source, load_id):
             try:
                 fetched = fetch_resource()
             except Exception as exc:

@@ -316,7 +316,7 @@ def test_paged_cohesion_api_reaches_the_funding_mart(warehouse) -> None:
                                   from marts.fct_funding where source_id = 'funding_cohesion_eu_operations'
                                   order by amount_eur desc""",
     )
-    assert len(cohesion) == 7 and sum(row[1] for row in cohesion) == Decimal("5862484.23")
+    assert len(cohesion) == 9 and sum(row[1] for row in cohesion) == Decimal("6270484.23")  # 7 IT + 2 FR
     assert cohesion[:2] == [
         ("Città metropolitana di Bologna", Decimal("3120400.35"), "ERDF:2014-2020", "Bologna", "IT", False, None),
         ("Comune di Milano", Decimal("1250000.50"), "ESF:2014-2020", "Milan", "IT", True, "keyword"),

@@ -69,9 +69,14 @@ class Fetched:
         return self.body.read_bytes()
 
 
-def collect_source(source) -> Iterator[tuple[str, Callable[[], Fetched]]]:
-    """Each resource of one registry source as (resource, fetch function), from the source's collector."""
-    return importlib.import_module(f"observatory.collect.{source.collector}").collect(source)
+def collect_source(source, load_id: str | None = None) -> Iterator[tuple[str, Callable[[], Fetched]]]:
+    """Each resource of one registry source as (resource, fetch function), from the source's collector; a
+    ``RESUMABLE`` collector also gets the batch's ``load_id``, so a rerun of a killed batch goes on from the first
+    resource it had not landed (``observatory.collect.paged``)."""
+    module = importlib.import_module(f"observatory.collect.{source.collector}")
+    if load_id is not None and getattr(module, "RESUMABLE", False):
+        return module.collect(source, load_id=load_id)
+    return module.collect(source)
 
 
 def planned_resources(source) -> tuple[list[str], str | None]:

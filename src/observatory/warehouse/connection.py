@@ -115,7 +115,10 @@ def _prepare_root_permissions(data_dir: Path) -> None:
     ensure_folder_permissions(bin_dir.parent / "lib", read)
     entry = pwd.getpwnam(SERVER_OS_USER)
     for path in [data_dir, *data_dir.rglob("*")]:
-        os.chown(path, entry.pw_uid, entry.pw_gid)
+        try:
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+        except FileNotFoundError:  # a running cluster deletes its temporary files while we walk
+            continue
 
 
 def _init_cluster(base: Path) -> None:
