@@ -443,18 +443,26 @@ def run_child() -> None:
 
     spec = json.loads(sys.argv[1])
     parser = parser_for(spec["format"])
-    parse = parser.parse
 
-    def pausing_parse(payload: bytes, options: Mapping[str, Any]) -> Iterator[tuple]:
-        for count, row in enumerate(parse(payload, options), start=1):
-            if count == spec["pause_after_rows"]:
-                Path(spec["marker"]).touch()
-                _pause(
-                    spec["hold"], [Path(path) for path in spec["barrier"]], [Path(path) for path in spec["peers_done"]]
-                )
-            yield row
+    def pausing(parse: Any) -> Any:
+        def pausing_parse(source: Any, options: Mapping[str, Any]) -> Iterator[tuple]:
+            for count, row in enumerate(parse(source, options), start=1):
+                if count == spec["pause_after_rows"]:
+                    Path(spec["marker"]).touch()
+                    barrier, peers = (
+                        [Path(path) for path in spec["barrier"]],
+                        [Path(path) for path in spec["peers_done"]],
+                    )
+                    _pause(spec["hold"], barrier, peers)
+                yield row
 
-    parser.parse = pausing_parse  # type: ignore[attr-defined]  # pauses mid-COPY, where the case kills or holds it
+        return pausing_parse
+
+    # pauses mid-COPY, where the case kills or holds it: the pipeline reads landed files with parse_file where a
+    # parser has one (streaming), else parse
+    for name in ("parse", "parse_file"):
+        if hasattr(parser, name):
+            setattr(parser, name, pausing(getattr(parser, name)))
     try:
         published = pipeline.run_source(spec["source_id"], datetime.fromisoformat(spec["day"]))
         result: dict[str, Any] = {"error": None, "published": published}
