@@ -116,7 +116,7 @@ FUNDING_VALUES = {
     "programme": "PON Metro Plus e Citta Medie Sud 2021-2027",
     "theme": "Social inclusion",
 }
-FEED_ITEM = "https://eurocities.eu/latest/cities-welcome-newcomers/"
+FEED_ITEM = "https://news.example.org/latest/cities-welcome-newcomers/"  # a link of the built feed: a reserved domain
 ITEM_PAGE = b"""<!DOCTYPE html><html lang="en"><head><title>Cities welcome newcomers</title></head><body><article>
 <h1>Cities welcome newcomers</h1><p>On 24 November 2026 the mayors of Milan, Vienna and Ghent met in Brussels to
 discuss the integration of migrants and refugees in cities.</p></article></body></html>"""
