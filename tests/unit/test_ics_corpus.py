@@ -1,10 +1,10 @@
 """The iCalendar parser on every calendar of a corpus nobody on the team wrote: the test calendars of the icalendar
 (BSD) and python-recurring-ical-events (LGPL) projects, real exports from Google, Outlook/Exchange, Apple,
 Thunderbird, Lotus Notes and others plus hand-made edge cases (tests/fixtures/events/ics_corpus, provenance in
-tests/fixtures/events/SOURCES.md). Each calendar with a VEVENT yields rows (and rejected records with their reasons),
-unless every VEVENT in it lacks a readable DTSTART (each rejected, saying so) or its only series is deleted by its own
-rule (a note says so); a calendar without VEVENT yields nothing; a file that is no calendar and holds no complete
-VEVENT raises a stated ParseError; nothing else is ever raised."""
+tests/fixtures/events/SOURCES.md). Every calendar with a VEVENT yields rows (and rejected records with their
+reasons): a VEVENT without a readable DTSTART is a row whose start is NULL with the reason, a series whose rule ends
+before its DTSTART its written DTSTART; a calendar without VEVENT yields nothing; a file that is no calendar and holds
+no complete VEVENT raises a stated ParseError; nothing else is ever raised."""
 
 from __future__ import annotations
 
@@ -30,9 +30,6 @@ NOT_A_CALENDAR = {
     "icalendar/fuzz_testcase_vtimezone_lone_cr.ics": "expected a VCALENDAR, found VTIMEZONE (line 1)",
     "icalendar/issue_178_component_with_invalid_name_represented.ics": "expected a VCALENDAR, found MYCOMP (line 1)",
 }
-# why a calendar with a VEVENT may yield no row, as computed by without_rows_because()
-NO_READABLE_DTSTART = "every VEVENT is rejected for a missing or unreadable DTSTART"
-DELETED_BY_ITS_RULE = "its series' own rule leaves no occurrence (UNTIL before DTSTART)"
 
 
 def utc(*args: int) -> datetime:
@@ -57,25 +54,6 @@ def has_vevent(name: str) -> bool:
     return vevents(name) > 0
 
 
-def no_placeable_start(reason: str) -> bool:
-    """A VEVENT rejected because no occurrence can be placed without inventing its time."""
-    return reason == "no DTSTART" or reason.startswith(("unreadable DTSTART", "DTSTART is not a date"))
-
-
-def without_rows_because(name: str) -> str | None:
-    """Why a calendar with a VEVENT yields no row, from what the parser says: its Rejected reasons (every VEVENT
-    rejected for its DTSTART) or, for a series whose rule ends before its DTSTART (how Confluence deletes an event,
-    recurring_ical_events issue 117), the note saying so; "unexplained" for any other; None when it has rows."""
-    rows, rejected, notes = parsed(name)
-    if rows:
-        return None
-    if rejected and len(rejected) == vevents(name) and all(no_placeable_start(r.reason) for r in rejected):
-        return NO_READABLE_DTSTART
-    if not rejected and any(n.note.startswith("no occurrence although written inside the window") for n in notes):
-        return DELETED_BY_ITS_RULE
-    return "unexplained"
-
-
 def test_the_corpus_is_complete() -> None:
     assert len(FILES) == 210
     assert sum(name.startswith("icalendar/") for name in FILES) == 116
@@ -97,33 +75,38 @@ def test_every_calendar_yields_rows_or_stated_rejections(name: str) -> None:
         assert "\x00" not in rejection.raw
     for row in rows:
         assert row["event_uid"] and "\x00" not in row["event_uid"]
-        assert row["occurrence_start_utc"].utcoffset() == timedelta(0)
-        assert row["occurrence_end_utc"] >= row["occurrence_start_utc"]
+        start, end = row["occurrence_start_utc"], row["occurrence_end_utc"]
+        if start is None:  # exactly one of start and its missing reason
+            assert row["start_missing_reason"] and row["all_day"] is None
+            assert end is None or end.utcoffset() == timedelta(0)
+        else:
+            assert row["start_missing_reason"] is None and isinstance(row["all_day"], bool)
+            assert start.utcoffset() == timedelta(0) and end >= start
         assert row["status"] in (None, "CONFIRMED", "TENTATIVE", "CANCELLED")
-        assert isinstance(row["all_day"], bool) and isinstance(row["is_recurring"], bool)
+        assert isinstance(row["is_recurring"], bool)
     keys = [(row["event_uid"], row["occurrence_start_utc"]) for row in rows]
     assert len(keys) == len(set(keys))
     if not has_vevent(name):
         assert not rows and not rejected
         assert any(note.note.startswith("no VEVENT in the calendar") for note in notes)
     else:
-        assert rows or without_rows_because(name) in (NO_READABLE_DTSTART, DELETED_BY_ITS_RULE), (rejected, notes)
+        assert rows, (rejected, notes)
 
 
-def test_every_calendar_with_a_vevent_yields_rows_but_those_without_a_placeable_start() -> None:
-    """The acceptance: every calendar with a VEVENT yields rows, except those whose every VEVENT lacks a readable
-    DTSTART (no occurrence can be placed without inventing its time) and the one series deleted by its own rule."""
+def test_every_calendar_with_a_vevent_yields_rows() -> None:
+    """The acceptance: every calendar with a VEVENT yields rows; those whose VEVENTs lack a readable DTSTART (RFC
+    examples and library test snippets without DTSTART, DTSTART:INVALID-DATE) as rows without a start."""
     readable = [name for name in FILES if name not in NOT_A_CALENDAR and has_vevent(name)]
-    without_rows: dict[str, list[str]] = {}
-    for name in readable:
-        because = without_rows_because(name)
-        if because:
-            without_rows.setdefault(because, []).append(name)
-    assert {because: len(names) for because, names in without_rows.items()} == {
-        NO_READABLE_DTSTART: 21,  # RFC examples and library test snippets without DTSTART, DTSTART:INVALID-DATE
-        DELETED_BY_ITS_RULE: 1,
-    }
     assert len(readable) == 184
+    assert [name for name in readable if not parsed(name)[0]] == []
+    undated = [name for name in readable if any(row["occurrence_start_utc"] is None for row in parsed(name)[0])]
+    assert len(undated) == 24
+    reasons = {row["start_missing_reason"] for name in undated for row in parsed(name)[0]} - {None}
+    assert {reason.split(":")[0] for reason in reasons} == {
+        "no DTSTART",
+        "unreadable DTSTART",
+        "unreadable DTSTART line",
+    }
     # every file that raises has no complete VEVENT: its VEVENT text, if any, never ends
     for name in NOT_A_CALENDAR:
         assert not re.search(rb"^END:VEVENT\s*$", (CORPUS / name).read_bytes(), re.MULTILINE | re.IGNORECASE)
@@ -137,7 +120,7 @@ def test_corpus_totals() -> None:
     with_rejected = sum(bool(rejected) for _, rejected, _ in results)
     rows = sum(len(rows) for rows, _, _ in results)
     rejected = sum(len(rejected) for _, rejected, _ in results)
-    assert (len(FILES), loaded, with_rejected, rows, rejected) == (210, 162, 25, 18422, 63)
+    assert (len(FILES), loaded, with_rejected, rows, rejected) == (210, 184, 2, 18463, 23)
 
 
 def test_google_export_with_4778_events() -> None:
@@ -293,7 +276,10 @@ def test_calendars_ending_before_end_vcalendar_load_their_complete_vevents() -> 
         ("icalendar/pr_480_summary_with_colon.ics", 2),
     ]:
         rows, rejected, notes = parsed(name)
-        assert not rows and [r.reason for r in rejected] == ["no DTSTART"] * count
+        # each VEVENT a row without a start; the 20 empty VEVENTs of the big one are one VEVENT 20 times over
+        distinct = 1 if name.endswith("big_bad_calendar.ics") else count
+        assert [row["start_missing_reason"] for row in rows] == ["no DTSTART"] * distinct
+        assert [r.reason.split(":")[0] for r in rejected] == ["duplicate of VEVENT #20 (line 40)"] * (count - distinct)
         unended = f"ends before END:VCALENDAR: the VCALENDAR begun on line 1 has no END; its {count} complete"
         assert any(n.note.startswith(unended) for n in notes)
 
@@ -310,6 +296,58 @@ def test_vevents_without_a_vcalendar_or_in_an_unknown_component_are_read() -> No
     assert Note("file", "1 VEVENT(s) inside MYCOMPTOO, an unknown component, not in a VCALENDAR: read as in one") in (
         notes
     )
-    rows, [rejected], notes = parsed("icalendar/issue_82_expected_output.ics")  # a bare VEVENT with only an ATTACH
-    assert not rows and rejected.reason == "no DTSTART" and "ATTACH;ENCODING=BASE64" in rejected.raw
+    [row], rejected, notes = parsed("icalendar/issue_82_expected_output.ics")  # a bare VEVENT with only an ATTACH
+    assert (row["occurrence_start_utc"], row["start_missing_reason"], row["uid_synthesised"]) == (
+        None,
+        "no DTSTART",
+        True,
+    )
+    assert not rejected
     assert Note("file", "1 VEVENT(s) without a VCALENDAR around them (the wrapper is missing): read as in one") in notes
+
+
+def test_vevents_without_a_readable_dtstart_are_rows_with_the_reason() -> None:
+    # DTSTART:INVALID-DATE: start, end and all_day NULL, the reason kept
+    [row], rejected, _ = parsed("icalendar/broken_dtstart.ics")
+    assert (row["event_uid"], row["occurrence_start_utc"], row["occurrence_end_utc"], row["all_day"]) == (
+        "test-123",
+        None,
+        None,
+        None,
+    )
+    assert row["start_missing_reason"] == "unreadable DTSTART: Expected datetime, date, or time. Got: 'INVALID-DATE'"
+    assert not rejected
+    # with a readable DTEND, the absolute end is kept (the start is not read from it)
+    [row], _, _ = parsed("icalendar/issue_1081_invalid_start_valid_end.ics")
+    assert (row["summary"], row["occurrence_start_utc"], row["occurrence_end_utc"]) == (
+        "Test Event",
+        None,
+        utc(2025, 1, 2, 12),
+    )
+    # RFC 5545's RDATE examples have no DTSTART: one row each, their RDATEs not expanded
+    rows, rejected, notes = parsed("icalendar/rfc_5545_RDATE_example.ics")
+    assert [(r["event_uid"], r["occurrence_start_utc"], r["start_missing_reason"]) for r in rows] == [
+        (str(uid), None, "no DTSTART") for uid in range(6)
+    ]
+    assert not rejected
+    assert any("RDATE not expanded: no occurrence can be placed without a start" in n.note for n in notes)
+
+
+def test_series_deleted_by_its_rule_keeps_its_written_start() -> None:
+    """Confluence deletes a series with an UNTIL before its DTSTART (recurring_ical_events issue 117, where it
+    yields nothing); RFC 5545 counts DTSTART as the first occurrence: the written DTSTART is the one row."""
+    [row], rejected, notes = parsed("rie/issue_117_until_before_dtstart.ics")
+    assert (row["summary"], row["occurrence_start_utc"], row["occurrence_end_utc"], row["all_day"]) == (
+        "test123",
+        utc(2023, 10, 2),
+        utc(2023, 10, 9),
+        True,
+    )
+    assert (row["is_recurring"], row["start_missing_reason"]) == (True, None)
+    assert not rejected
+    [note] = [n for n in notes if "UNTIL" in n.note]
+    assert note.note.startswith(
+        "RRULE 'FREQ=WEEKLY;UNTIL=20231001;INTERVAL=2;BYDAY=MO' ends (UNTIL) before its DTSTART, which is how "
+        "Confluence deletes a series"
+    )
+    assert note.note.endswith("the written DTSTART is loaded as the rule's one occurrence")

@@ -234,14 +234,28 @@ def test_missing_dtend() -> None:
     assert instant["sequence"] == 0
 
 
-def test_invalid_date_rejects_only_its_vevent() -> None:
-    parsed = list(ics.parse(feed("invalid_date.ics"), {}))
-    assert [row[0] for row in parsed if isinstance(row, tuple)] == ["good-event@example.org"]
-    [rejected] = [r for r in parsed if isinstance(r, Rejected)]
-    assert rejected.where == "VEVENT #2 (line 11, UID bad-date@example.org)"
-    assert rejected.reason.startswith("unreadable DTSTART")
-    assert rejected.raw.startswith("BEGIN:VEVENT") and "UID:bad-date@example.org" in rejected.raw
-    assert rejected.raw.rstrip().endswith("END:VEVENT")
+def test_invalid_date_is_a_row_without_start_or_end() -> None:
+    found, rejected, notes = parsed(feed("invalid_date.ics"))
+    good, bad = found
+    assert (good["event_uid"], good["occurrence_start_utc"], good["start_missing_reason"]) == (
+        "good-event@example.org",
+        utc(2025, 2, 10, 9),
+        None,
+    )
+    assert not rejected
+    # DTSTART and DTEND on 31 February: start, end and all_day are NULL, the reason is kept, nothing is invented
+    assert (bad["event_uid"], bad["summary"]) == ("bad-date@example.org", "An event on the 31st of February")
+    assert (bad["occurrence_start_utc"], bad["occurrence_end_utc"], bad["all_day"], bad["original_tzid"]) == (
+        None,
+        None,
+        None,
+        None,
+    )
+    assert bad["start_missing_reason"] == "unreadable DTSTART: Wrong datetime format: 20250231T100000"
+    where = "VEVENT #2 (line 11, UID bad-date@example.org)"
+    assert Note(where, f"{bad['start_missing_reason']}: loaded as one row without a start (NULL, the reason in "
+                "start_missing_reason)") in notes  # fmt: skip
+    assert any(n.where == where and n.note.startswith("DTEND '20250231T120000' could not be read") for n in notes)
 
 
 @pytest.mark.parametrize(
@@ -258,15 +272,17 @@ def test_bad_payloads(payload: bytes, message: str) -> None:
         list(ics.parse(payload, {}))
 
 
-def test_event_without_dtstart_is_rejected_alone() -> None:
+def test_event_without_dtstart_is_one_row_with_its_reason() -> None:
     payload = b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:no-start@example.org\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
-    assert list(ics.parse(payload, {})) == [
-        Rejected(
-            "VEVENT #1 (line 2, UID no-start@example.org)",
-            "no DTSTART",
-            "BEGIN:VEVENT\r\nUID:no-start@example.org\r\nEND:VEVENT\r\n",
-        )
-    ]
+    [row, note] = list(ics.parse(payload, {}))
+    assert row == (
+        "no-start@example.org", None, None, None, None, None, None, None, None, 0, None, False, "[]", False,
+        "no DTSTART",
+    )  # fmt: skip
+    assert note == Note(
+        "VEVENT #1 (line 2, UID no-start@example.org)",
+        "no DTSTART: loaded as one row without a start (NULL, the reason in start_missing_reason)",
+    )
 
 
 def test_unknown_tzid_is_read_in_the_default_zone_with_a_note() -> None:
@@ -382,14 +398,12 @@ def test_one_bad_vevent_never_sinks_the_calendar() -> None:
         "UID:third@example.org\nDTSTART:20250212T090000Z",
     )
     found, rejected, _ = parsed(payload)
-    assert [row["event_uid"] for row in found] == ["first@example.org", "third@example.org"]
-    [bad] = rejected
-    assert bad.where == "VEVENT #2 (line 7, UID bad@example.org)"
-    assert bad.reason.startswith("unreadable DTSTART")
-    assert bad.raw == (
-        "BEGIN:VEVENT\r\nUID:bad@example.org\r\nDTSTART;TZID=Europe/Prague:20250230T100000\r\n"
-        "SUMMARY:30 February\r\nEND:VEVENT\r\n"
-    )
+    assert [(row["event_uid"], row["occurrence_start_utc"], row["start_missing_reason"]) for row in found] == [
+        ("first@example.org", utc(2025, 2, 10, 9), None),
+        ("third@example.org", utc(2025, 2, 12, 9), None),
+        ("bad@example.org", None, "unreadable DTSTART: Wrong datetime format: 20250230T100000"),
+    ]
+    assert not rejected
 
 
 def test_properties_the_model_does_not_use_are_not_validated() -> None:
@@ -818,17 +832,60 @@ def test_vevents_without_a_vcalendar_or_in_an_unknown_wrapper_are_read() -> None
         list(ics.parse(b"BEGIN:MYCOMP\r\nEND:MYCOMP\r\n", {}))
 
 
-def test_vevents_without_a_readable_dtstart_stay_rejected() -> None:
+def test_vevents_without_a_readable_dtstart_are_rows_without_a_start() -> None:
     payload = calendar(
-        "UID:when@example.org\nSUMMARY:When?",
-        "UID:invalid@example.org\nDTSTART:INVALID-DATE\nDTEND:20250301T100000Z",
+        "UID:when@example.org\nSUMMARY:When?\nDTSTAMP:20250101T000000Z\nCREATED:20250101T000000Z\nDURATION:PT1H",
+        "UID:invalid@example.org\nDTSTART:INVALID-DATE\nDTEND:20250301T100000Z\nRRULE:FREQ=DAILY;COUNT=3",
+        "UID:line@example.org\nDTSTART",
+    )
+    found, rejected, notes = parsed(payload)
+    # no time is invented: not from DTSTAMP or CREATED, not from a DURATION; an absolute DTEND is kept
+    assert [
+        (
+            r["event_uid"],
+            r["occurrence_start_utc"],
+            r["occurrence_end_utc"],
+            r["is_recurring"],
+            r["start_missing_reason"],
+        )
+        for r in found
+    ] == [
+        ("when@example.org", None, None, False, "no DTSTART"),
+        (
+            "invalid@example.org",
+            None,
+            utc(2025, 3, 1, 10),
+            True,
+            "unreadable DTSTART: Expected datetime, date, or time. Got: 'INVALID-DATE'",
+        ),
+        ("line@example.org", None, None, False, "unreadable DTSTART line: 'DTSTART'"),
+    ]
+    assert not rejected
+    text = notes_of(notes)
+    assert "VEVENT #1 (line 3, UID when@example.org): DURATION without a start gives no end: ignored" in text
+    assert "VEVENT #2 (line 10, UID invalid@example.org): RRULE not expanded: no occurrence can be placed" in text
+
+
+def test_vevents_without_a_start_are_kept_once_per_uid() -> None:
+    payload = calendar(
+        "UID:copy@example.org\nSUMMARY:Copy",
+        "UID:copy@example.org\nSUMMARY:Copy",
+        "UID:moved@example.org\nRECURRENCE-ID:20250301T100000Z\nSUMMARY:First, time unknown",
+        "UID:moved@example.org\nRECURRENCE-ID:20250308T100000Z\nSEQUENCE:1\nSUMMARY:Second, time unknown",
     )
     found, rejected, _ = parsed(payload)
-    assert not found  # no time is invented, not even from the DTEND
+    assert [(r["event_uid"], r["summary"], r["occurrence_start_utc"]) for r in found] == [
+        ("copy@example.org", "Copy", None),
+        ("moved@example.org", "Second, time unknown", None),  # SEQUENCE 1: the later version keeps the row key
+    ]
     assert [(r.where, r.reason) for r in rejected] == [
-        ("VEVENT #1 (line 3, UID when@example.org)", "no DTSTART"),
         (
-            "VEVENT #2 (line 7, UID invalid@example.org)",
-            "unreadable DTSTART: Expected datetime, date, or time. Got: 'INVALID-DATE'",
+            "VEVENT #1 (line 3, UID copy@example.org)",
+            "duplicate of VEVENT #2 (line 7): same UID, RECURRENCE-ID, start, SEQUENCE and LAST-MODIFIED (identical "
+            "text)",
+        ),
+        (
+            "VEVENT #3 (line 11, UID moved@example.org) without a start",
+            "another VEVENT of the UID, VEVENT #4 (line 16), has no start either (the row key)",
         ),
     ]

@@ -36,6 +36,7 @@ import yaml
 from observatory.extract.locations import event_places
 from observatory.parse import ParseError
 from observatory.parse.calendar.timezones import to_utc
+from observatory.parse.front_matter import NoAliasYAMLHandler
 
 RAW_TABLE = "calendar_event"
 
@@ -83,6 +84,7 @@ def parse(payload: bytes, options: Mapping[str, Any]) -> Iterator[tuple]:
         False,
         json.dumps(event_places(location, title, description, options), ensure_ascii=False),
         False,  # uid_synthesised: a page's UID is its slug
+        None,  # start_missing_reason: a page always has a start
     )
 
 
@@ -93,7 +95,7 @@ def _split(payload: bytes, where: str) -> tuple[dict[str, Any], str]:
     except UnicodeDecodeError as exc:
         raise ParseError(f"{where}: not UTF-8: {exc}") from exc
     try:
-        metadata, body = frontmatter.parse(text)
+        metadata, body = frontmatter.parse(text, handler=NoAliasYAMLHandler())
     except (yaml.YAMLError, ValueError) as exc:
         raise ParseError(f"{where}: unreadable front matter: {exc}") from exc
     if not metadata:

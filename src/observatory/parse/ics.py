@@ -1,4 +1,5 @@
-"""iCalendar (RFC 5545) feeds → ``calendar_event`` rows, one per occurrence in a window.
+"""iCalendar (RFC 5545) feeds → ``calendar_event`` rows, one per occurrence in a window (and one per VEVENT
+without a readable start).
 
 Options (all optional):
 
@@ -46,10 +47,19 @@ far as it goes, each time with a file ``Note``:
 that is no calendar (no VCALENDAR, another component at the top, an end before END:VCALENDAR)
 and holds no complete VEVENT. Within a VEVENT only the properties the model uses are read
 (``calendar.vevent.USED_PROPERTIES``); others (CREATED, DTSTAMP, ATTACH, X-...) are never validated. A VEVENT
-is yielded as ``Rejected`` (its text, the reason) when it has undecodable bytes, no END, no
-DTSTART or an unreadable DTSTART (no occurrence can be placed without inventing its time), an
+is yielded as ``Rejected`` (its text, the reason) when it has undecodable bytes, no END, an
 unreadable EXDATE or RECURRENCE-ID, or when its series cannot be expanded even without its
 RRULEs. Decided per property, each with a ``Note``:
+
+- No DTSTART, or an unreadable one (``DTSTART:INVALID-DATE``, a 31 February): the VEVENT is ONE row whose
+  ``occurrence_start_utc`` is NULL and ``start_missing_reason`` says why (``no DTSTART``, ``unreadable DTSTART:
+  ...``); no start is invented (not from DTSTAMP, CREATED or DTEND). Its end is its DTEND when readable (an
+  absolute end), else NULL (a DURATION says nothing without a start); ``all_day`` and ``original_tzid`` are NULL;
+  RRULE and RDATE are not expanded. Such rows are kept whatever the window (they cannot be placed in it).
+  ``start_missing_reason`` is NULL on every row with a start.
+- RRULE whose UNTIL precedes its DTSTART (how Confluence deletes a series; ``recurring_ical_events`` then yields no
+  occurrence at all): RFC 5545 (3.8.5.3) counts DTSTART as the first occurrence, so the rule is removed and the
+  written DTSTART (and RDATEs) are the series' occurrences, with a note.
 
 - RRULE unreadable (``FREQ=FORTNIGHTLY``), in a non-Gregorian RSCALE (RFC 7529: ``CHINESE``,
   ``HEBREW``, ...) or refused by the expansion (``UNTL=...``, ``SKIP=FORWARD``): the rule is
@@ -88,9 +98,10 @@ Versions and duplicates, per (UID, RECURRENCE-ID): the VEVENT with the highest (
 LAST-MODIFIED) is kept (the later in the feed on a tie). A lower one is an older version of
 the same event, superseded by an update: not loaded, with a note. One with the same SEQUENCE,
 LAST-MODIFIED and start is a duplicate and one with the same SEQUENCE and LAST-MODIFIED but
-another start a conflicting version: both are ``Rejected`` naming the VEVENT kept. Rows are
-unique on (event_uid, occurrence_start_utc); an occurrence that collides with a kept one (an
-override moved onto another occurrence) is ``Rejected`` too.
+another start a conflicting version: both are ``Rejected`` naming the VEVENT kept (two without a start have the
+same start). Rows are unique on (event_uid, occurrence_start_utc), a NULL start counting as one value (one row
+without a start per UID); an occurrence that collides with a kept one (an override moved onto another occurrence,
+a second VEVENT of the UID without a start) is ``Rejected`` too.
 """
 
 from __future__ import annotations
@@ -114,8 +125,8 @@ RAW_TABLE = "calendar_event"
 
 
 def parse(payload: bytes, options: Mapping[str, Any]) -> Iterator[tuple | Rejected | Note]:
-    """Yield one ``calendar_event`` row per occurrence in the window, a ``Rejected`` per unreadable VEVENT and
-    the ``Note``s; the payload is read whole before anything is yielded."""
+    """Yield one ``calendar_event`` row per occurrence in the window (one per VEVENT without a start), a
+    ``Rejected`` per unreadable VEVENT and the ``Note``s; the payload is read whole before anything is yielded."""
     try:
         results = _parse(payload, options)
     except ParseError:

@@ -80,7 +80,7 @@ RAW_TABLES: dict[str, RawTable] = {
             name="calendar_event",
             columns=(
                 ("event_uid", "text"),
-                ("occurrence_start_utc", "timestamptz"),  # one row per occurrence in the window
+                ("occurrence_start_utc", "timestamptz"),  # one row per occurrence in the window; NULL: no start
                 ("occurrence_end_utc", "timestamptz"),
                 ("original_tzid", "text"),  # TZID as published, 'UTC' or NULL for floating / all-day
                 ("all_day", "boolean"),
@@ -93,8 +93,10 @@ RAW_TABLES: dict[str, RawTable] = {
                 ("is_recurring", "boolean"),
                 ("places", "jsonb"),  # resolved cities and their role (host, participant, ...): extract.locations
                 ("uid_synthesised", "boolean"),  # the feed gave no UID: event_uid is a hash of the VEVENT's content
+                # why occurrence_start_utc is NULL (no DTSTART, an unreadable one); NULL when the start is known
+                ("start_missing_reason", "text"),
             ),
-            natural_key=("event_uid", "occurrence_start_utc"),
+            natural_key=("event_uid", "occurrence_start_utc"),  # a NULL start counts as one value: once per UID
         ),
     )
 }

@@ -3,8 +3,9 @@
 -- page entry reads a file written for the project (a report mention is a published text: reports entries cannot be
 -- samples, see config.registry). Two mentions are one
 -- event when their titles, local start dates and host cities agree after normalisation (lower case, accents
--- and punctuation dropped; the city by GeoNames id, else by name). A mention without a host city is an event
--- of its own.
+-- and punctuation dropped; the city by GeoNames id, else by name). A mention without a host city, or a feed
+-- occurrence without a start (its reason in `event_start_missing_reason`, its start date NULL), is an event of
+-- its own.
 with occurrences as (
     select * from {{ ref('int_events_occurrences_tracked') }}
 ),
@@ -40,6 +41,7 @@ feed_mentions as (
         occurrences.event_title,
         occurrences.event_start_utc,
         occurrences.event_end_utc,
+        occurrences.event_start_missing_reason,
         occurrences.event_original_tzid,
         occurrences.is_all_day,
         occurrences.event_location,
@@ -91,6 +93,7 @@ report_mentions as (
         event_title,
         null::timestamptz as event_start_utc,
         null::timestamptz as event_end_utc,
+        null::text as event_start_missing_reason,
         null::text as event_original_tzid,
         null::boolean as is_all_day,
         null::text as event_location,
@@ -137,7 +140,7 @@ normalised as (
 
 select
     case
-        when normalised.city_key is null then normalised.mention_id
+        when normalised.city_key is null or normalised.event_start_missing_reason is not null then normalised.mention_id
         else md5(concat_ws('|', 'event', normalised.title_key, normalised.event_start_date, normalised.city_key))
     end as event_occurrence_id,
     normalised.*,

@@ -7,17 +7,20 @@
 -- version is already known (higher SEQUENCE, then later LAST-MODIFIED), which then stays. A UID that its
 -- source's current publication no longer lists keeps its occurrences, marked deleted from the batch that
 -- first missed it. A source with no current publication is left as it is.
+-- A column added to the occurrences (on_schema_change='append_new_columns') is added to the kept history, NULL
+-- in its earlier rows.
 {{ config(
     materialized='incremental',
     unique_key=['source_id', 'event_uid'],
     incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
     full_refresh=false
 ) }}
 
 {%- set occurrence_columns = [
     'event_occurrence_id', 'source_id', 'load_id', 'event_uid', 'event_start_utc', 'event_end_utc',
     'event_original_tzid', 'is_all_day', 'event_title', 'event_description', 'event_location', 'event_status',
-    'event_sequence', 'event_last_modified_at', 'is_recurring', 'event_places'] %}
+    'event_sequence', 'event_last_modified_at', 'is_recurring', 'event_places', 'event_start_missing_reason'] %}
 {#- a known occurrence kept as it is: its columns and its UID's version in force -#}
 {%- set kept_columns = occurrence_columns + [
     'uid_sequence', 'uid_last_modified_at', 'uid_content_md5', 'uid_first_published_at', 'uid_updated_at'] %}
@@ -35,7 +38,7 @@ published_versions as (
         md5(string_agg(
             concat_ws(
                 '|', event_start_utc, event_end_utc, event_original_tzid, event_title, event_description,
-                event_location, event_status, event_places::text
+                event_location, event_status, event_places::text, event_start_missing_reason
             ),
             '~' order by event_start_utc
         )) as uid_content_md5,

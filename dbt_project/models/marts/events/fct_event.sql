@@ -1,6 +1,7 @@
 -- One row per event occurrence, merged across feeds, pages and reports (see int_events_mentions): times and
 -- place from a feed mention when there is one (an active one first), provenance from all. `is_sample`: every
 -- source that names the event reads a file written for the project (one real source makes it a real event).
+-- A feed occurrence without a start (`event_start_missing_reason`) is a row of its own, with NULL start date.
 with mentions as (
     select * from {{ ref('int_events_mentions') }}
 ),
@@ -48,6 +49,7 @@ select
     representative.event_end_date,
     representative.event_start_utc,
     representative.event_end_utc,
+    representative.event_start_missing_reason,
     representative.event_original_tzid,
     representative.is_all_day,
     representative.event_location,

@@ -2,6 +2,8 @@
 -- events of fct_event by role (host, participant, speaker's organisation). fct_event already merges the feed,
 -- page and report mentions of one event into one row, so counting its ids counts an event once, however many
 -- sources name it; occurrences their feed withdrew and cancelled ones are not engagement and do not count.
+-- An event without a start (fct_event.event_start_missing_reason) counts in the counts, which need no date, and
+-- is left out of first_event_date / last_event_date, which do; undated_event_count says how many.
 with city_facts as (
     select * from {{ ref('fct_report_fact') }}
     where kind = 'city' and geonames_id is not null
@@ -61,6 +63,7 @@ engagements as (
         participations.event_occurrence_id,
         events.event_start_date,
         coalesce(events.event_end_date, events.event_start_date) as event_end_date,
+        events.event_start_missing_reason,
         participations.is_sample
     from participations
     inner join events on participations.event_occurrence_id = events.event_occurrence_id
@@ -80,8 +83,11 @@ event_counts as (
         count(distinct event_occurrence_id) filter (
             where participation_role = 'speaker_organisation'
         ) as speaker_organisation_event_count,
-        min(event_start_date) as first_event_date,
-        max(event_end_date) as last_event_date,
+        min(event_start_date) filter (where event_start_missing_reason is null) as first_event_date,
+        max(event_end_date) filter (where event_start_missing_reason is null) as last_event_date,
+        count(distinct event_occurrence_id) filter (
+            where event_start_missing_reason is not null
+        ) as undated_event_count,
         count(distinct event_occurrence_id) filter (where is_sample) as sample_event_count
     from engagements
     group by geonames_id
@@ -132,6 +138,7 @@ select
     coalesce(event_counts.speaker_organisation_event_count, 0) as speaker_organisation_event_count,
     event_counts.first_event_date,
     event_counts.last_event_date,
+    coalesce(event_counts.undated_event_count, 0) as undated_event_count,
     coalesce(event_counts.sample_event_count, 0) as sample_event_count,
     coalesce(event_counts.sample_event_count, 0) > 0 as includes_sample
 from cities

@@ -4,11 +4,14 @@ with source as (
 
 renamed as (
     select
-        md5(source_id || '|' || event_uid || '|' || occurrence_start_utc::text) as event_occurrence_id,
+        -- a VEVENT without a readable start is one row per UID: keyed on 'no start'
+        md5(source_id || '|' || event_uid || '|' || coalesce(occurrence_start_utc::text, 'no start'))
+            as event_occurrence_id,
         source_id,
         load_id,
         event_uid,
         occurrence_start_utc as event_start_utc,
+        start_missing_reason as event_start_missing_reason,
         occurrence_end_utc as event_end_utc,
         original_tzid as event_original_tzid,
         all_day as is_all_day,

@@ -13,7 +13,8 @@ import recurring_ical_events
 
 from observatory.parse import ParseError
 from observatory.parse.calendar.notes import Notes
-from observatory.parse.calendar.vevent import Event, rule_note, value_text
+from observatory.parse.calendar.timezones import to_utc
+from observatory.parse.calendar.vevent import Event, dt_value, rule_note, value_text
 
 WINDOW_MONTHS_BACK = 12  # with logical_date: the window starts this many months before it
 WINDOW_MONTHS_AHEAD = 24  # ... and ends this many months after it
@@ -124,11 +125,42 @@ def _expansion_problem(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def _drop_rules_ending_before_start(members: list[Event], zone: ZoneInfo, notes: Notes) -> None:
+    """Removes, with a note, each RRULE whose UNTIL precedes its DTSTART. RFC 5545 (3.8.5.3): "The DTSTART property
+    value always counts as the first occurrence", and such a rule adds none; recurring_ical_events drops the DTSTART
+    too (Confluence writes such a rule to delete a series, its issue 117), so without the rule the written DTSTART
+    (and RDATEs) stay the series' occurrences."""
+    for member in members:
+        given = member.component.get("RRULE")
+        rules = given if isinstance(given, list) else [] if given is None else [given]
+        start = to_utc(dt_value(member.component, "DTSTART"), zone)
+        ended = [
+            rule
+            for rule in rules
+            if isinstance(rule, icalendar.vRecur) and rule.get("UNTIL") and to_utc(rule["UNTIL"][0], zone) < start
+        ]
+        if not ended:
+            continue
+        member.component.pop("RRULE")
+        for rule in rules:
+            if rule not in ended:
+                member.component.add("RRULE", rule, encode=False)
+        for rule in ended:
+            notes.add(
+                f"RRULE {value_text(rule)[:80]!r} ends (UNTIL) before its DTSTART, which is how Confluence deletes a "
+                "series (recurring_ical_events then yields no occurrence); RFC 5545 counts DTSTART as the first "
+                "occurrence, so the written DTSTART is loaded as the rule's one occurrence",
+                member.where,
+            )
+
+
 def expand_or_written(
     members: list[Event], window: tuple[datetime, datetime], zone: ZoneInfo, notes: Notes
 ) -> list[icalendar.Component] | str:
     """The series' occurrences; when its RRULEs cannot be expanded, those of its written starts (DTSTART, RDATE,
-    less EXDATE) with a note, never the rule's others; why it cannot be expanded at all otherwise."""
+    less EXDATE) with a note, never the rule's others; why it cannot be expanded at all otherwise. A rule ending
+    before its DTSTART is removed first (see ``_drop_rules_ending_before_start``)."""
+    _drop_rules_ending_before_start(members, zone, notes)
     try:
         return _expand(members, window, zone, notes)
     except Exception as exc:

@@ -12,7 +12,7 @@ from observatory.parse.calendar.vevent import Event
 
 def latest_versions(events: list[Event], notes: Notes) -> tuple[list[Event], list[Rejected]]:
     """One VEVENT per (UID, RECURRENCE-ID): the highest SEQUENCE / latest LAST-MODIFIED (the later on a tie);
-    older versions are noted, duplicates and conflicting versions rejected."""
+    older versions are noted, duplicates (the same start, or both without one) and conflicting versions rejected."""
     groups: dict[tuple[str, datetime | None], list[Event]] = {}
     for event in events:
         groups.setdefault((event.uid, event.recurrence_id), []).append(event)
@@ -38,11 +38,15 @@ def latest_versions(events: list[Event], notes: Notes) -> tuple[list[Event], lis
             else:
                 reason = (
                     f"conflicts with {best.label}: same UID, RECURRENCE-ID, SEQUENCE and LAST-MODIFIED but another "
-                    f"start ({member.start:%Y-%m-%d %H:%M} UTC, kept {best.start:%Y-%m-%d %H:%M} UTC, the later one)"
+                    f"start ({_start(member)}, kept {_start(best)}, the later one)"
                 )
                 rejected.append(Rejected(member.where, reason, member.raw))
     kept.sort(key=lambda event: event.block.index)
     return kept, rejected
+
+
+def _start(event: Event) -> str:
+    return f"{event.start:%Y-%m-%d %H:%M} UTC" if event.start else "no start"
 
 
 def _same_text(one: Event, other: Event) -> bool:

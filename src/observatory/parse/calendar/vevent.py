@@ -46,7 +46,8 @@ USED_PROPERTIES = frozenset(
 _TIME_PROPERTIES = frozenset({"DTSTART", "DTEND", "RECURRENCE-ID", "EXDATE", "RDATE"})  # may carry a TZID
 _ONCE = ("UID", "DTSTART", "DTEND", "DURATION", "RECURRENCE-ID", "SEQUENCE", "LAST-MODIFIED")
 _ONCE_TEXT = ("SUMMARY", "DESCRIPTION", "LOCATION", "STATUS")
-_REQUIRED_READABLE = frozenset({"DTSTART", "EXDATE", "RECURRENCE-ID"})  # unreadable: the VEVENT is rejected
+# unreadable: the VEVENT is rejected (an unreadable DTSTART is not: the VEVENT is one row without a start)
+_REQUIRED_READABLE = frozenset({"EXDATE", "RECURRENCE-ID"})
 _END_PROPERTIES = ("DTEND", "DURATION")  # unreadable: dropped, the VEVENT ends as RFC 5545 says without them
 _DROPPABLE = frozenset({*_END_PROPERTIES, "RRULE"})  # unreadable RRULE: dropped, the written starts are loaded
 _STATUSES = frozenset({"CONFIRMED", "TENTATIVE", "CANCELLED"})
@@ -61,13 +62,14 @@ class Event:
     component: icalendar.Event
     uid: str
     where: str
-    start: datetime  # UTC
+    start: datetime | None  # UTC; None when the VEVENT has no readable DTSTART (``start_missing`` says why)
     recurrence_id: datetime | None  # UTC
     rank: tuple[int, datetime]
     written_starts: list[datetime]  # DTSTART and RDATEs, UTC
     recurring: bool
     tzid: str | None = None  # DTSTART's TZID as published
     uid_synthesised: bool = False  # the VEVENT had no UID: ``uid`` is a hash of its content
+    start_missing: str | None = None  # why there is no start: no DTSTART, or an unreadable one
 
     @property
     def label(self) -> str:
@@ -123,14 +125,15 @@ def read_event(feed: Feed, block: Block, zones: Zones, notes: Notes) -> Event | 
     lines += [f"{INDEX}:{block.index}", "END:VEVENT"]
     try:
         component = cast(icalendar.Event, icalendar.Event.from_ical("\r\n".join(lines) + "\r\n"))
-        problem = _check(component, zones.default, where, notes, dropped)
+        start_missing = _start_missing(component, dropped)
+        problem = _check(component, zones.default, where, notes, dropped, start_missing)
     except Exception as exc:
         problem = f"unreadable VEVENT: {type(exc).__name__}: {exc}"
     if problem:
         return Rejected(where, problem, raw)
     if synthesised:
         notes.single.append(Note(f"UID {uid}", f"{where}: no UID in the VEVENT, synthesised from its content"))
-    event = _event(block, raw, component, uid, where, zones.default)
+    event = _event(block, raw, component, uid, where, zones.default, start_missing)
     event.tzid = clean(published_tzid) if published_tzid else None
     event.uid_synthesised = synthesised
     event.recurring = event.recurring or "RRULE" in dropped  # as published: one with an unreadable rule recurs
@@ -144,7 +147,7 @@ def _used_properties(
     block: Block, where: str, notes: Notes, dropped: _Dropped
 ) -> dict[str, list[tuple[Parameters, str, str]]] | str:
     """The VEVENT's properties the model uses: name → [(parameters, raw value, line)], or why it is rejected;
-    unreadable DTEND, DURATION and RRULE lines go to ``dropped``."""
+    unreadable DTSTART, DTEND, DURATION and RRULE lines go to ``dropped``."""
     props: dict[str, list[tuple[Parameters, str, str]]] = {}
     for line in block.lines:
         name = property_name(line.text)
@@ -168,6 +171,9 @@ def _used_properties(
         if parts is None or (not parts[1].strip() and name in _REQUIRED_READABLE | _DROPPABLE):
             if name in _REQUIRED_READABLE:
                 return f"unreadable {name} line: {clean(text)[:120]!r}"
+            if name == "DTSTART":
+                dropped.setdefault(name, []).append((clean(text)[:120], "unreadable line"))
+                continue
             if name in _DROPPABLE:
                 shown, why = (clean(text), "not a content line") if parts is None else ("", "empty")
                 dropped.setdefault(name, []).append((shown, why))
@@ -178,10 +184,29 @@ def _used_properties(
     return props
 
 
-def _check(component: icalendar.Event, zone: ZoneInfo, where: str, notes: Notes, dropped: _Dropped) -> str | None:
+def _start_missing(component: icalendar.Event, dropped: _Dropped) -> str | None:
+    """Why the VEVENT has no start (its DTSTART, if unreadable, is removed), None when its DTSTART is readable."""
+    value = component.get("DTSTART")
+    if isinstance(value, icalendar.vBroken):
+        component.pop("DTSTART")
+        return f"unreadable DTSTART: {value.parse_error}"
+    if value is not None and not isinstance(getattr(value, "dt", None), date):
+        component.pop("DTSTART")
+        return f"DTSTART is not a date or date-time: {getattr(value, 'dt', value)!r}"
+    if value is None and "DTSTART" in dropped:
+        return f"unreadable DTSTART line: {dropped['DTSTART'][0][0]!r}"
+    return "no DTSTART" if value is None else None
+
+
+def _check(
+    component: icalendar.Event, zone: ZoneInfo, where: str, notes: Notes, dropped: _Dropped, start_missing: str | None
+) -> str | None:
     """Why the VEVENT cannot be loaded, or None; unreadable properties that do not matter are dropped, an
-    unreadable DTEND, DURATION or RRULE with a note saying what is loaded instead."""
+    unreadable DTEND, DURATION or RRULE with a note saying what is loaded instead. Without a start
+    (``start_missing``) only an absolute DTEND is kept and nothing is expanded."""
     for name, message in component.errors:
+        if name == "DTSTART":  # decided by _start_missing
+            continue
         if name in _REQUIRED_READABLE:
             return f"unreadable {name}: {message}"
         if name == "RDATE" or name in _DROPPABLE:  # decided below, value by value
@@ -190,32 +215,25 @@ def _check(component: icalendar.Event, zone: ZoneInfo, where: str, notes: Notes,
             component.pop(name.upper())
         kind = "absent" if name in ("SEQUENCE", "LAST-MODIFIED") else "NULL"
         notes.add(f"unreadable {name or 'content line'} read as {kind}", where)
-    if "DTSTART" not in component:
-        return "no DTSTART"
-    for name in ("DTSTART", "RECURRENCE-ID"):
-        value = getattr(component.get(name), "dt", date.min)
-        if not isinstance(value, date):
-            return f"{name} is not a date or date-time: {value!r}"
+    value = getattr(component.get("RECURRENCE-ID"), "dt", date.min)
+    if not isinstance(value, date):
+        return f"RECURRENCE-ID is not a date or date-time: {value!r}"
     for value in _listed(component, "EXDATE"):
         if not isinstance(value, icalendar.vDDDLists) or not all(isinstance(m.dt, date) for m in value.dts):
             return f"EXDATE is not a list of dates or date-times: {value.to_ical()!r}"
+    _normalise_status(component, where, notes)
+    if start_missing is not None:
+        _without_start(component, zone, where, notes, start_missing)
+        return None
     start = cast(date, dt_value(component, "DTSTART"))
     start_utc = to_utc(start, zone)
     _keep_expandable_rules(component, dropped)
     for name in _END_PROPERTIES:
-        why = _unreadable_end(component, name, start, start_utc, zone)
+        why = _unreadable_end(component, name, start, zone)
         if why:
             dropped.setdefault(name, []).append((value_text(component[name]), why))
             component.pop(name)
     _keep_readable_rdates(component, where, notes)
-    status = component.get("STATUS")
-    if status is not None:
-        text = str(status).strip().upper()
-        if text in _STATUSES:
-            component["STATUS"] = text
-        else:
-            component.pop("STATUS")
-            notes.add(f"STATUS {str(status)[:40]!r} is not CONFIRMED, TENTATIVE or CANCELLED: read as NULL", where)
     if "DTEND" in component and to_utc(cast(date, dt_value(component, "DTEND")), zone) < start_utc:
         notes.add("DTEND before DTSTART: read swapped", where)
     for name in _END_PROPERTIES:
@@ -224,6 +242,32 @@ def _check(component: icalendar.Event, zone: ZoneInfo, where: str, notes: Notes,
     for shown, why in dropped.get("RRULE", []):
         notes.add(rule_note(shown, why), where)
     return None
+
+
+def _normalise_status(component: icalendar.Event, where: str, notes: Notes) -> None:
+    status = component.get("STATUS")
+    if status is not None:
+        text = str(status).strip().upper()
+        if text in _STATUSES:
+            component["STATUS"] = text
+        else:
+            component.pop("STATUS")
+            notes.add(f"STATUS {str(status)[:40]!r} is not CONFIRMED, TENTATIVE or CANCELLED: read as NULL", where)
+
+
+def _without_start(component: icalendar.Event, zone: ZoneInfo, where: str, notes: Notes, start_missing: str) -> None:
+    """A VEVENT without a readable start is one row whose start is NULL: a readable DTEND is kept (an absolute
+    end), a DURATION says nothing without a start and is dropped; RRULE and RDATE are not expanded."""
+    notes.add(f"{start_missing}: loaded as one row without a start (NULL, the reason in start_missing_reason)", where)
+    why = _unreadable_end(component, "DTEND", None, zone)
+    if why:
+        notes.add(f"DTEND {value_text(component.pop('DTEND'))[:60]!r} could not be read ({why[:100]}): NULL", where)
+    if "DURATION" in component:
+        component.pop("DURATION")
+        notes.add("DURATION without a start gives no end: ignored", where)
+    ignored = [name for name in ("RRULE", "RDATE") if name in component]
+    if ignored:
+        notes.add(f"{' and '.join(ignored)} not expanded: no occurrence can be placed without a start", where)
 
 
 def value_text(value: Any) -> str:
@@ -271,10 +315,9 @@ def _rule_part(rule: icalendar.vRecur, name: str) -> str:
     return str(value.value if isinstance(value, Enum) else value).upper()
 
 
-def _unreadable_end(
-    component: icalendar.Event, name: str, start: date, start_utc: datetime, zone: ZoneInfo
-) -> str | None:
-    """Why the VEVENT's DTEND or DURATION cannot be read, None when it can (or is absent)."""
+def _unreadable_end(component: icalendar.Event, name: str, start: date | None, zone: ZoneInfo) -> str | None:
+    """Why the VEVENT's DTEND or DURATION (only read with a ``start``) cannot be read, None when it can (or is
+    absent)."""
     if name not in component:
         return None
     value = component[name]
@@ -291,7 +334,8 @@ def _unreadable_end(
         else:
             if not isinstance(moment, timedelta):
                 return "not a duration"
-            _ends = start_utc + moment, start + moment  # both must be representable
+            if start is not None:
+                _ends = to_utc(start, zone) + moment, start + moment  # both must be representable
     except (OverflowError, ValueError):
         return "its end is outside the dates a time can have, years 1 to 9999"
     return None
@@ -348,13 +392,17 @@ def _keep_readable_rdates(component: icalendar.Event, where: str, notes: Notes) 
         component.add("RDATE", value, encode=False)
 
 
-def _event(block: Block, raw: str, component: icalendar.Event, uid: str, where: str, zone: ZoneInfo) -> Event:
-    start = to_utc(cast(date, dt_value(component, "DTSTART")), zone)
+def _event(
+    block: Block, raw: str, component: icalendar.Event, uid: str, where: str, zone: ZoneInfo, start_missing: str | None
+) -> Event:
+    start = None if start_missing else to_utc(cast(date, dt_value(component, "DTSTART")), zone)
     recurrence_id = component.get("RECURRENCE-ID")
-    written = [start]
-    for value in _listed(component, "RDATE"):
-        for moment in value.dts:
-            written.append(to_utc(moment.dt[0] if isinstance(moment.dt, tuple) else moment.dt, zone))
+    written = []
+    if start is not None:
+        written.append(start)
+        for value in _listed(component, "RDATE"):
+            for moment in value.dts:
+                written.append(to_utc(moment.dt[0] if isinstance(moment.dt, tuple) else moment.dt, zone))
     return Event(
         block=block,
         raw=raw,
@@ -366,6 +414,7 @@ def _event(block: Block, raw: str, component: icalendar.Event, uid: str, where: 
         rank=version_rank(component, zone),
         written_starts=written,
         recurring="RRULE" in component or "RDATE" in component,
+        start_missing=start_missing,
     )
 
 
