@@ -8,6 +8,9 @@ Sources whose collector is incremental (``INCREMENTAL = True``, e.g. ``eurostat`
 fetched content is the published one: the batch is recorded as ``unchanged``, stage and validate do
 nothing, and publish raises ``BatchUnchanged`` (Airflow skips the task, so no asset event, no dbt run).
 
+A logical date no run should have (a clock jump: more than ``LOGICAL_DATE_TOLERANCE`` in the future, or before
+``EARLIEST_LOGICAL_DATE``) is refused by ``fetch`` before anything is fetched or recorded (``LogicalDateRefused``).
+
 Bodies stream: a download is written into the landing zone as it arrives, and the line-oriented parsers
 (``parse_file``) read the landed file as a stream, gunzipped on the way; the other formats get the landed bytes.
 """
@@ -17,7 +20,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -39,6 +42,30 @@ from observatory.warehouse import connection
 from observatory.warehouse.bootstrap import ensure_warehouse_schema
 from observatory.warehouse.connection import one_row
 from observatory.warehouse.load import publish_batch, quarantine_batch, stage_arrays, stage_rows
+
+LOGICAL_DATE_TOLERANCE = timedelta(hours=1)  # clock skew between the scheduler and a worker
+EARLIEST_LOGICAL_DATE = datetime(2000, 1, 1, tzinfo=UTC)  # before any interval the observatory collects
+
+
+class LogicalDateRefused(ValueError):
+    """The logical date is in the future or far in the past (a clock jump, a mistyped backfill): nothing is run."""
+
+
+def check_logical_date(source_id: str, logical_date: datetime, now: datetime | None = None) -> None:
+    """Raise ``LogicalDateRefused`` with the reason when ``logical_date`` is more than ``LOGICAL_DATE_TOLERANCE``
+    after ``now`` (default: the current time) or before ``EARLIEST_LOGICAL_DATE``."""
+    now = now or datetime.now(UTC)
+    when = logical_date.astimezone(UTC)
+    if when > now + LOGICAL_DATE_TOLERANCE:
+        raise LogicalDateRefused(
+            f"{source_id}: logical date {when:%Y-%m-%d %H:%M} UTC is in the future (now {now:%Y-%m-%d %H:%M} UTC, "
+            f"tolerance {LOGICAL_DATE_TOLERANCE}): a clock jump or a mistyped date; nothing fetched"
+        )
+    if when < EARLIEST_LOGICAL_DATE:
+        raise LogicalDateRefused(
+            f"{source_id}: logical date {when:%Y-%m-%d %H:%M} UTC is before {EARLIEST_LOGICAL_DATE:%Y-%m-%d}, the "
+            "earliest the observatory runs for: a clock jump or a mistyped date; nothing fetched"
+        )
 
 
 class BatchUnchanged(Exception):
@@ -81,7 +108,9 @@ def _batch_state(conn: psycopg.Connection, load_id: str) -> tuple[str, str | Non
 
 def fetch(source_id: str, logical_date: datetime, settings: Settings | None = None) -> list[dict]:
     """Fetch every resource of the source into the landing zone; returns the landed records. An incremental
-    source whose content is the published one is recorded as ``unchanged``."""
+    source whose content is the published one is recorded as ``unchanged``. A clock jump is refused first
+    (``check_logical_date``)."""
+    check_logical_date(source_id, logical_date)
     settings = settings or Settings.from_env()
     source = load_registry(settings=settings)[source_id]
     zone = LandingZone(settings.landing_dir)

@@ -13,6 +13,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from observatory_dev.faults.cases import CASES, LOADED_OUTCOMES, REJECTED_OUTCOMES, FaultCase
+from observatory_dev.faults.hostile_cases import REFUSED_BEFORE_FETCH
 from observatory_dev.faults.lab import FaultLab
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -48,9 +49,23 @@ def test_the_catalogue_covers_the_faults_of_the_issue() -> None:
         "killed_mid_copy",
         "concurrent_runs",
     } <= set(names)
+    assert {
+        "gzip_bomb_encoded",
+        "gzip_bomb_file",
+        "nested_json",
+        "billion_laughs",
+        "xml_external_entity",
+        "slow_drip",
+        "redirect_metadata",
+        "redirect_private",
+        "redirect_other_host",
+        "redirect_file_scheme",
+        "future_logical_date",
+        "past_logical_date",
+    } <= set(names)
     for case in CASES:
-        assert case.expected in LOADED_OUTCOMES | REJECTED_OUTCOMES
-        if case.expected in REJECTED_OUTCOMES:
+        assert case.expected in LOADED_OUTCOMES | REJECTED_OUTCOMES | {REFUSED_BEFORE_FETCH}
+        if case.expected in REJECTED_OUTCOMES | {REFUSED_BEFORE_FETCH}:
             assert case.message, f"{case.name}: a rejection must name the message it expects"
 
 

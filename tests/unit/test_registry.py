@@ -1,5 +1,6 @@
 """The source registry: the project's own sources.yml is valid, and bad entries fail with a clear message."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,18 @@ def test_a_reports_entry_cannot_be_a_sample(tmp_path) -> None:
         load_registry(
             write(tmp_path, text.replace("suite: eurostat_rates", "suite: report_document") + "    sample: true\n")
         )
+
+
+@pytest.mark.parametrize(
+    "name",
+    ['x"; drop table raw.y; --', "x'; drop table raw.y; --", "raw.eurostat_observation", "demo_tsv\n", "Ünïcode"],
+)
+def test_a_name_that_would_become_sql_or_a_path_is_refused_at_load(tmp_path, name: str) -> None:
+    """Source ids name stage and quarantine tables and landing directories, suites name files: an entry named like
+    an injection never gets as far as a query."""
+    with pytest.raises(RegistryError, match="field 'source_id': must be lower-case letters, digits and '_'"):
+        load_registry(write(tmp_path, GOOD.replace("  demo_tsv:", f"  {json.dumps(name)}:")))
+    with pytest.raises(RegistryError, match="field 'suite': must be lower-case"):
+        load_registry(write(tmp_path, GOOD.replace("suite: eurostat_rates", f"suite: {json.dumps(name)}")))
+    with pytest.raises(RegistryError, match="field 'source_id': if given, must be the entry's key"):
+        load_registry(write(tmp_path, GOOD + f"    source_id: {json.dumps(name)}\n"))

@@ -46,7 +46,7 @@ from observatory.collect import Fetched
 from observatory.collect.eurostat_async import settled
 from observatory.collect.eurostat_messages import error_message
 from observatory.collect.eurostat_urls import Query, query
-from observatory.collect.http import fetch_url, http_session
+from observatory.collect.http import FetchGuard, fetch_url, http_session
 from observatory.landing import last_fetch
 from observatory.warehouse import connection
 
@@ -58,7 +58,7 @@ Validators = tuple[str | None, str | None]  # (ETag, Last-Modified) of an earlie
 def collect(source: Any) -> Iterator[tuple[str, Callable[[], Fetched]]]:
     """The source's one dataset URL and a conditional GET of it (waiting for an asynchronous answer)."""
     request = query(source.collect, where=f"source {source.source_id!r}, field 'collect'")
-    with http_session() as session:
+    with http_session(FetchGuard.for_source(source, [request.url])) as session:
         yield request.url, lambda: fetch_dataset(session, request, last_validators(source.source_id, request.url))
 
 

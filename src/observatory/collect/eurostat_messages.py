@@ -24,6 +24,8 @@ from typing import Any
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 
+from observatory.parse.json_depth import json_depth_problem
+
 ENVELOPE_MAX_BYTES = 64 * 1024  # the envelopes and warnings are a few hundred bytes; data is never read as one
 
 # An ElementTree element as defusedxml parses it (the standard library's XML modules are never imported here)
@@ -84,7 +86,7 @@ def _labelled(item: dict[str, Any], kind: str) -> str:
 
 
 def _json(body: bytes) -> Any:
-    if len(body) > ENVELOPE_MAX_BYTES or body.lstrip()[:1] not in (b"{", b"["):
+    if len(body) > ENVELOPE_MAX_BYTES or body.lstrip()[:1] not in (b"{", b"[") or json_depth_problem(body):
         return None
     try:
         return json.loads(body)

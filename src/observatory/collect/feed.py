@@ -4,7 +4,10 @@ The registry entry names its feeds by ``urls`` (HTTP) or ``paths`` (local feed f
 resource of its own, landed and logged in the fetch log like any document (its media type set to
 ``application/rss+xml`` or ``application/atom+xml``, which parsers skip); then come the entries'
 documents, in feed order: an entry's first enclosure of a document type, else its link, resolved
-against the feed's location. A local feed may link local files; a remote feed may only link HTTP(S).
+against the feed's location. A local feed may link local files; a remote feed may only link HTTP(S) on public
+addresses, and a link's redirects stay on its own host or the entry's (``observatory.collect.http.FetchGuard``). A
+feed that declares XML entities (an entity bomb, an
+external entity) is refused before it is parsed.
 
 Options (the entry's ``collect`` mapping): ``max_entries``, the first N entries of each feed (default all).
 """
@@ -25,7 +28,7 @@ import requests
 
 from observatory.collect import Fetched
 from observatory.collect.files import read_file
-from observatory.collect.http import FetchError, fetch_url, http_session
+from observatory.collect.http import FetchError, FetchGuard, fetch_url, http_session
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +45,15 @@ def collect(source) -> Iterator[tuple[str, Callable[[], Fetched]]]:
     if max_entries is not None and (not isinstance(max_entries, int) or max_entries < 1):
         raise ValueError(f"source {source.source_id!r}: collect.max_entries must be a positive integer")
     locations = source.resolved_urls() or [path.as_uri() for path in source.resolved_paths()]
-    with http_session() as session:
+    # a local feed is a file the operator keeps: its links are taken as configured
+    guard = FetchGuard.for_source(source) if source.urls else None
+    with http_session(guard) as session:
         for location in locations:
             fetch_feed = cache(partial(fetch_feed_at, session, location, source.project_root))
             yield location, fetch_feed
             links = document_links(fetch_feed(), location)
             for link in links[:max_entries] if max_entries is not None else links:
-                yield link, partial(fetch_location, session, link, source.project_root)
+                yield link, partial(fetch_location, session, link, source.project_root, guard and guard.linking(link))
 
 
 def refuse_xml_entities(fetched: Fetched) -> None:
@@ -105,11 +110,12 @@ def document_links(feed: Fetched, location: str) -> list[str]:
     return links
 
 
-def fetch_location(session: requests.Session, url: str, project_root: Path) -> Fetched:
-    """GET an HTTP(S) URL through ``session``, or read a ``file:`` URL (named relative to ``project_root``)."""
+def fetch_location(session: requests.Session, url: str, project_root: Path, guard: FetchGuard | None = None) -> Fetched:
+    """GET an HTTP(S) URL through ``session`` (within ``guard``, default the session's), or read a ``file:`` URL
+    (named relative to ``project_root``)."""
     if urlsplit(url).scheme == "file":
         try:
             return read_file(Path(unquote(urlsplit(url).path)), project_root)
         except OSError as exc:
             raise FetchError(f"{url}: {exc.strerror or exc}") from exc
-    return fetch_url(session, url)
+    return fetch_url(session, url, guard=guard)

@@ -46,10 +46,18 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 import requests
 
 from observatory.collect import Fetched
-from observatory.collect.http import CHUNK_BYTES, FetchError, fetch_url, http_session, resource_name
+from observatory.collect.http import (
+    CHUNK_BYTES,
+    FetchError,
+    FetchGuard,
+    fetch_url,
+    http_session,
+    resource_name,
+)
 from observatory.collect.spool import spooled
 from observatory.config.settings import Settings
 from observatory.landing import LandingZone
+from observatory.parse.json_depth import json_depth_problem
 
 PAGINGS = ("offset", "next_link")
 FOLLOWS = "the next pages, as each answer says"  # what sources --live cannot list in advance
@@ -76,7 +84,7 @@ def collect(source, load_id: str | None = None) -> Iterator[tuple[str, Callable[
     if options.get("paging") not in PAGINGS:
         raise ValueError(f"source {source.source_id!r}: collect.paging must be one of {', '.join(PAGINGS)}")
     landed = landed_pages(source.source_id, load_id) if load_id else {}
-    with http_session() as session:
+    with http_session(FetchGuard.for_source(source)) as session:
         for url in source.resolved_urls():
             yield from _pages(session, url, options, landed, source.source_id)
 
@@ -192,6 +200,8 @@ def _checked_next(fetched: Fetched, page: int, options: Mapping[str, Any]) -> st
 
 def _next_url(fetched: Fetched, options: Mapping[str, Any]) -> str | None:
     """The next page's URL (offset paging: this page's, re-parameterised by the caller), or None at the end."""
+    if problem := json_depth_problem(fetched.payload):
+        raise FetchError(f"GET {fetched.resource}: not a JSON page: {problem}")
     try:
         document = json.loads(fetched.payload)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

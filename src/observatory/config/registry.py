@@ -8,6 +8,15 @@ Every entry belongs to one or more *profiles* (field ``profiles``): ``demo`` ent
 ``live`` entries fetch from the publishers. The setting ``OBSERVATORY_REGISTRY_PROFILE`` (``Settings.registry_profile``,
 default ``demo``) selects the entries a deployment collects; ``load_registry(profile=ALL_PROFILES)`` reads them all.
 An entry with ``sample: true`` reads a file written for the project: its figures are marked as sample in the marts.
+
+Names that become SQL identifiers or file names (the source id, which names stage and quarantine tables and the
+landing directory; the suite) must be lower-case letters, digits and ``_``: an entry named like an injection
+(``x"; drop table raw.y; --``) is refused here, before anything runs. Where an entry's requests may go
+(``observatory.collect.http.FetchGuard``): ``urls`` are HTTP(S) (literally, or an ``${VAR}`` reference checked
+when fetched), redirects stay on their hosts and those in ``allowed_hosts``, and only public addresses are
+connected to unless ``allow_private_network: true`` (a URL on ``localhost`` or a non-public address literal, as
+the demo's sample server, is allowed as configured); ``download_deadline_seconds`` replaces
+``OBSERVATORY_DOWNLOAD_DEADLINE`` for the entry.
 """
 
 from __future__ import annotations
@@ -32,7 +41,10 @@ ALL_PROFILES = "all"
 # sets ``max_rejected_share``: strict for statistics (a cube with an unreadable cell is a broken download), some
 # tolerance for the lists and feeds that publishers write by hand (one odd event or beneficiary is normal).
 DEFAULT_MAX_REJECTED_SHARE = {"indicators": 0.0, "reports": 0.0, "events": 0.05, "funding": 0.05}
-SOURCE_ID = re.compile(r"^[a-z][a-z0-9_]{1,42}$")
+SOURCE_ID = re.compile(r"[a-z][a-z0-9_]{1,42}")  # matched whole (``fullmatch``: no trailing newline)
+SUITE = re.compile(r"[a-z][a-z0-9_]{0,62}")
+HOST = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?|\[[0-9a-f:.]+\]")
+URL_START = re.compile(r"https?://|\$\{", re.IGNORECASE)
 ENV_REFERENCE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -69,6 +81,9 @@ class Source:
     max_rejected_share: float = 0.0
     profiles: tuple[str, ...] = ("demo",)
     sample: bool = False  # the entry reads a file written for the project, not a publisher's
+    allowed_hosts: tuple[str, ...] = ()  # hosts redirects may go to besides those of the entry's URLs
+    allow_private_network: bool = False  # may connect to loopback, private and link-local addresses
+    download_deadline_seconds: float | None = None  # for one whole response (default OBSERVATORY_DOWNLOAD_DEADLINE)
     project_root: Path = field(default=Path("."), compare=False, repr=False)  # relative ``paths`` start here
 
     @property
@@ -154,10 +169,12 @@ def _source(source_id: str, entry: Any, defaults: dict[str, Any], project_root: 
     def fail(field_name: str, problem: str) -> RegistryError:
         return RegistryError(f"source {source_id!r}, field {field_name!r}: {problem}")
 
-    if not SOURCE_ID.match(str(source_id)):
-        raise fail("source_id", "must be lower-case letters, digits and '_' (2-43 characters)")
+    if not isinstance(source_id, str) or not SOURCE_ID.fullmatch(source_id):
+        raise fail("source_id", "must be lower-case letters, digits and '_' (2-43 characters), starting with a letter")
     if not isinstance(entry, dict):
         raise fail("(entry)", "must be a mapping")
+    if "source_id" in entry and entry["source_id"] != source_id:
+        raise fail("source_id", "if given, must be the entry's key")
     merged = {**defaults, **entry}
     unknown = set(entry) - (set(Source.__dataclass_fields__) - {"project_root"}) - {"retry_delay_minutes", "source_id"}
     if unknown:
@@ -169,7 +186,12 @@ def _source(source_id: str, entry: Any, defaults: dict[str, Any], project_root: 
         raise fail("kind", f"must be one of {', '.join(KINDS)}")
     if merged["format"] not in FORMATS:
         raise fail("format", f"unknown format; known: {', '.join(sorted(FORMATS))}")
+    if not isinstance(merged["suite"], str) or not SUITE.fullmatch(merged["suite"]):
+        raise fail("suite", "must be lower-case letters, digits and '_' (the name of expectations/<suite>.json)")
     urls, paths = tuple(merged.get("urls") or ()), tuple(merged.get("paths") or ())
+    for url in urls:
+        if not isinstance(url, str) or not URL_START.match(url):
+            raise fail("urls", f"{url!r} is not an http(s) URL (nor starts with an ${{VAR}} reference)")
     collector = merged.get("collector") or ("files" if paths else "http")
     if not re.match(r"^[a-z_]+$", collector) or importlib.util.find_spec(f"observatory.collect.{collector}") is None:
         raise fail("collector", f"no collector module observatory.collect.{collector}")
@@ -195,6 +217,16 @@ def _source(source_id: str, entry: Any, defaults: dict[str, Any], project_root: 
         raise fail("sample", "must be true or false")
     if merged.get("sample") and merged["kind"] == "reports":  # the marts read report mentions as published texts
         raise fail("sample", "a reports entry reads published documents; it cannot be a sample")
+    allowed_hosts = merged.get("allowed_hosts") or []
+    if not isinstance(allowed_hosts, list) or not all(
+        isinstance(host, str) and HOST.fullmatch(host.lower()) for host in allowed_hosts
+    ):
+        raise fail("allowed_hosts", "must be a list of host names (no scheme, port or path)")
+    if not isinstance(merged.get("allow_private_network", False), bool):
+        raise fail("allow_private_network", "must be true or false")
+    deadline = merged.get("download_deadline_seconds")
+    if deadline is not None and (isinstance(deadline, bool) or not isinstance(deadline, int | float) or deadline <= 0):
+        raise fail("download_deadline_seconds", "must be a positive number of seconds")
     return Source(
         source_id=source_id,
         kind=merged["kind"],
@@ -217,5 +249,8 @@ def _source(source_id: str, entry: Any, defaults: dict[str, Any], project_root: 
         max_rejected_share=max_rejected_share,
         profiles=tuple(profiles),
         sample=merged.get("sample", False),
+        allowed_hosts=tuple(host.lower().strip("[]") for host in allowed_hosts),
+        allow_private_network=merged.get("allow_private_network", False),
+        download_deadline_seconds=None if deadline is None else float(deadline),
         project_root=project_root,
     )

@@ -39,6 +39,7 @@ from pypdf import PdfReader
 from observatory.extract import extract_facts
 from observatory.extract.language import detect_language
 from observatory.parse import ParseError
+from observatory.parse.front_matter import load_front_matter
 
 RAW_TABLE = "report_document"
 
@@ -210,7 +211,7 @@ def extract_markdown(payload: bytes) -> Extracted:
     front = _FRONT_MATTER.match(text)
     if front:
         try:
-            loaded = yaml.safe_load(front.group(1))
+            loaded = load_front_matter(front.group(1))
         except yaml.YAMLError as exc:
             raise ParseError(f"Markdown front matter is not valid YAML: {exc}") from exc
         meta = loaded if isinstance(loaded, dict) else {}

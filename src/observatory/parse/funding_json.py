@@ -48,6 +48,7 @@ from observatory.parse.funding.cells import CellRecord, clean_text, shown, stora
 from observatory.parse.funding.columns import Columns
 from observatory.parse.funding.options import check_options
 from observatory.parse.funding.rows import _ordered, operation_key, typed_rows
+from observatory.parse.json_depth import json_depth_problem
 
 RAW_TABLE = "funding_operation"
 NUTS_CODE = re.compile(r"[A-Z]{2}[0-9A-Z]{0,3}")  # a NUTS 0-3 code: its first two letters are the country's
@@ -233,12 +234,12 @@ def _rows_with_countries(
 
 
 def _load(payload: bytes) -> Any:
+    if problem := json_depth_problem(payload):
+        raise ParseError(problem)
     try:
         return json.loads(payload.decode("utf-8-sig"), parse_float=Decimal)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ParseError(f"not a UTF-8 JSON payload: {exc}") from exc
-    except RecursionError as exc:
-        raise ParseError("JSON payload nested too deeply to read") from exc
 
 
 def _json_text(value: Any) -> str:

@@ -37,6 +37,7 @@ import orjson
 from observatory.parse import ParseError
 from observatory.parse.arrays import ArrayBatch
 from observatory.parse.compression import decompressed
+from observatory.parse.json_depth import json_depth_problem
 from observatory.parse.sdmx_csv import GEO_CANDIDATES
 
 RAW_TABLE = "eurostat_observation"
@@ -154,8 +155,11 @@ def _rows(
 
 
 def _load(payload: bytes) -> dict[str, Any]:
+    data = decompressed(payload)
+    if problem := json_depth_problem(data):
+        raise ParseError(f"JSON-stat: {problem}")
     try:
-        doc = orjson.loads(decompressed(payload))
+        doc = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise ParseError(f"JSON-stat: invalid JSON: {exc}") from exc
     if not isinstance(doc, dict):

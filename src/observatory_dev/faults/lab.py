@@ -6,7 +6,8 @@ again (day 2) while the server misbehaves, through ``observatory.pipeline``, and
 
 - the outcome: ``loaded`` / ``retried, loaded`` (the day-2 rows are published), or ``rejected at fetch`` /
   ``rejected at parse`` / ``quarantined`` (the run raises a message naming the fault, audit.batch says so,
-  the payload is kept in the landing zone when one arrived, and the baseline stays published);
+  the payload is kept in the landing zone when one arrived, and the baseline stays published), or ``refused
+  before fetch`` (a clock jump: nothing requested, no batch recorded, the baseline stays published);
 - rows lost: rows that should be published and are not (the day-2 payload's rows when loaded, the baseline's
   otherwise; expected rows come from the project's parser on the good payload and are compared with the
   published rows by PostgreSQL, value by value); unexpected rows must be none either;
@@ -65,6 +66,7 @@ from observatory_dev.faults.cases import (
     FaultCase,
     Observation,
 )
+from observatory_dev.faults.hostile_cases import REFUSED_BEFORE_FETCH, HostileCase
 from observatory_dev.faults.payloads import SOURCE_TEMPLATES
 from observatory_dev.faults.server import ScriptedResource, serve
 
@@ -113,6 +115,7 @@ class FaultLab:
                             "description": f"fault injection: {case.fault}",
                             "publisher": "observatory_dev.faults",
                             "freshness": {"warn_after_hours": 48, "error_after_hours": 168},
+                            **(case.entry if isinstance(case, HostileCase) else {}),
                         }
                     }
                 },
@@ -130,6 +133,7 @@ class FaultLab:
         with _pointed_at(env):
             self.server.clear()
             serve(self.server, case.path, [case.baseline])
+            _serve_also(self.server, case)
             try:
                 pipeline.run_source(source_id, BASELINE_DAY)
             except Exception as exc:  # the baseline must load: anything else is a finding, not a crash
@@ -144,6 +148,7 @@ class FaultLab:
                 )
             self.server.clear()
             resource = serve(self.server, case.path, case.replies)
+            _serve_also(self.server, case)
             runner = {
                 "inline": self._run_inline,
                 "killed_mid_copy": self._run_killed,
@@ -158,11 +163,11 @@ class FaultLab:
     def _run_inline(
         self, case: FaultCase, source_id: str, env: dict[str, str], casedir: Path
     ) -> tuple[str | None, dict[str, Any]]:
-        """One run in this process."""
+        """One run in this process (on the case's logical date)."""
         from observatory import pipeline
 
         try:
-            pipeline.run_source(source_id, FAULT_DAY)
+            pipeline.run_source(source_id, _fault_day(case))
         except Exception as exc:
             return f"{type(exc).__name__}: {exc}", {}
         return None, {}
@@ -233,7 +238,7 @@ class FaultLab:
     ) -> CaseResult:
         from observatory.pipeline import load_id_for
 
-        load_id = load_id_for(source_id, FAULT_DAY)
+        load_id = load_id_for(source_id, _fault_day(case))
         with psycopg.connect(self.dsn) as conn:
             records = conn.cursor(row_factory=dict_row)
             batch = records.execute("select * from audit.batch where load_id = %s", (load_id,)).fetchone()
@@ -250,6 +255,8 @@ class FaultLab:
         outcome = _outcome(case, error, batch, fetches, resource.request_times, notes)
         seen = Observation(error, outcome, batch, fetches, published, resource.request_times, notes)
         expected_payload = case.loaded_payload() if case.expected in LOADED_OUTCOMES else case.baseline.body
+        if isinstance(case, HostileCase) and case.compared:  # the rows come from another resource than the case's
+            url, expected_payload = self.server.url_for(case.compared[0]), case.compared[1]
         with psycopg.connect(self.dsn) as conn:
             lost, unexpected, duplicates = _compare(conn, case, source_id, url, expected_payload)
         problems = []
@@ -269,6 +276,17 @@ class FaultLab:
         return CaseResult(case.name, case.fault, outcome, lost, duplicates, unexpected, tuple(problems))
 
 
+def _fault_day(case: FaultCase) -> datetime:
+    """The logical date of the case's day-2 run."""
+    return (case.logical_date if isinstance(case, HostileCase) else None) or FAULT_DAY
+
+
+def _serve_also(server: HTTPServer, case: FaultCase) -> None:
+    """Script the other paths a case's source fetches (e.g. the document a feed links to)."""
+    for path, reply in (case.also_serves if isinstance(case, HostileCase) else {}).items():
+        serve(server, path, [reply])
+
+
 def _raw_table(case: FaultCase) -> str:
     """The raw table the case's format writes."""
     from observatory.parse import FORMATS
@@ -286,6 +304,8 @@ def _outcome(
 ) -> str:
     """What happened, in the words of the outcome constants."""
     status = batch["status"] if batch else None
+    if error is not None and batch is None and not fetches and not request_times:
+        return REFUSED_BEFORE_FETCH
     if case.run.startswith("concurrent"):
         succeeded = 2 - len(notes["failed runs"])
         if status != "published" or succeeded == 0:

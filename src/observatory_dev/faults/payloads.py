@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 from itertools import product
@@ -196,6 +197,40 @@ def report_pdf(version: int = 1) -> bytes:
     return buffer.getvalue()
 
 
+def gzip_bomb(start: bytes, line: bytes, inflated_bytes: int) -> bytes:
+    """A small gzip stream that inflates to about ``inflated_bytes``: ``start``, then ``line`` over and over."""
+    return gzip.compress(start + line * (inflated_bytes // len(line)), compresslevel=9)
+
+
+def nested_json(depth: int) -> bytes:
+    """A JSON-stat-looking dataset with arrays nested ``depth`` deep in an extension (a few bytes per level)."""
+    return b'{"version": "2.0", "class": "dataset", "extension": ' + b"[" * depth + b"]" * depth + b"}"
+
+
+RSS_ITEM = "<item><title>City network update</title><link>{link}</link></item>"
+
+
+def rss_feed(link: str, doctype: str = "", title: str = "City network news") -> bytes:
+    """An RSS 2.0 feed with one item linking ``link`` (relative to the feed), an optional DOCTYPE before it."""
+    return (
+        f'<?xml version="1.0"?>\n{doctype}<rss version="2.0"><channel><title>{title}</title>'
+        f"<link>http://127.0.0.1/</link><description>news</description>{RSS_ITEM.format(link=link)}</channel></rss>"
+    ).encode()
+
+
+def billion_laughs_feed(link: str) -> bytes:
+    """The feed with the "billion laughs" entity bomb: ten levels of ten references, 10⁹ "lol"s if expanded."""
+    entities = ['<!ENTITY lol0 "lol">'] + [
+        f'<!ENTITY lol{level} "{f"&lol{level - 1};" * 10}">' for level in range(1, 10)
+    ]
+    return rss_feed(link, f"<!DOCTYPE rss [{''.join(entities)}]>\n", title="&lol9;")
+
+
+def external_entity_feed(link: str) -> bytes:
+    """The feed with an external entity (XXE) that would read a local file into its title."""
+    return rss_feed(link, '<!DOCTYPE rss [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n', title="&xxe;")
+
+
 # Registry entries of the fault sources by format (the URL is added per case).
 SOURCE_TEMPLATES: dict[str, dict[str, Any]] = {
     "eurostat_tsv": {"kind": "indicators", "suite": "eurostat_rates", "parse": {"dataset_code": "lfsa_ergan"}},
@@ -221,4 +256,5 @@ TSV = {"Content-Type": "text/tab-separated-values"}
 CSV = {"Content-Type": "text/csv"}
 ICS = {"Content-Type": "text/calendar"}
 PDF = {"Content-Type": "application/pdf"}
+RSS = {"Content-Type": "application/rss+xml"}
 TEXT = {"Content-Type": "text/plain; charset=utf-8"}
