@@ -62,6 +62,7 @@ def test_the_catalogue_covers_the_faults_of_the_issue() -> None:
         "redirect_file_scheme",
         "future_logical_date",
         "past_logical_date",
+        "yaml_alias_bomb",
     } <= set(names)
     for case in CASES:
         assert case.expected in LOADED_OUTCOMES | REJECTED_OUTCOMES | {REFUSED_BEFORE_FETCH}

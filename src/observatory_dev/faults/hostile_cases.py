@@ -34,6 +34,8 @@ from observatory_dev.faults.server import Reply
 REFUSED_BEFORE_FETCH = "refused before fetch"
 CAP = 1024 * 1024  # the download and decompression cap of the bomb cases
 TSV_HEADER, TSV_LINE = eurostat_tsv().splitlines(keepends=True)[:2]
+MARKDOWN = {"Content-Type": "text/markdown; charset=utf-8"}
+MARKDOWN_REPORT = b"# City update\n\n" + report_text()
 FEED_DOCUMENT = "/fault/city_update.txt"  # what the feed cases' item links to (relative to the feed)
 
 
@@ -47,6 +49,13 @@ class HostileCase(FaultCase):
     also_serves: Mapping[str, Reply] = field(default_factory=dict)
     logical_date: datetime | None = None
     compared: tuple[str, bytes] | None = None
+
+
+def _alias_bomb_front_matter(levels: int = 9) -> bytes:
+    """``a0: &a0 [9 strings]``, then each level nine aliases of the one before: 9**9 strings once expanded."""
+    lines = ["a0: &a0 [" + ",".join(['"lol"'] * 9) + "]"]
+    lines += [f"a{n}: &a{n} [" + ",".join([f"*a{n - 1}"] * 9) + "]" for n in range(1, levels + 1)]
+    return ("---\n" + "\n".join(lines) + "\ntitle: City update\n---\n").encode()
 
 
 def _redirect_to(location: str) -> Reply:
@@ -128,6 +137,16 @@ HOSTILE_CASES: tuple[FaultCase, ...] = (
         (Reply(nested_json(100_000), headers=JSON),),
         REJECTED_AT_PARSE,
         message=r"JSON nested 100001 levels deep, deeper than the cap of 64",
+    ),
+    HostileCase(
+        "yaml_alias_bomb",
+        "Markdown report whose YAML front matter is an alias bomb (9 levels of 9 references)",
+        "document",
+        "/fault/city_update.md",
+        Reply(MARKDOWN_REPORT, headers=MARKDOWN),
+        (Reply(_alias_bomb_front_matter() + MARKDOWN_REPORT, headers=MARKDOWN),),
+        REJECTED_AT_PARSE,
+        message=r"YAML aliases are refused",
     ),
     _feed_case("billion_laughs", 'feed with an XML entity bomb ("billion laughs")', billion_laughs_feed("x.txt")),
     _feed_case(
