@@ -1,6 +1,7 @@
 """docker-compose.yml and the Dockerfile: every service of the production stack, healthchecks, named volumes,
 the image built from the lock file, settings from .env; the init service's script run for real against
-PostgreSQL (Airflow 3.3 with the FAB auth manager); and the BI setup against a stand-in Metabase API.
+PostgreSQL (Airflow 3.3 with the FAB auth manager); Superset as the BI service, the release and settings that
+`make bi` runs (tests/integration/test_superset.py); and the BI setup against a stand-in Superset API.
 
 No Docker engine runs here and images cannot be pulled, so nothing is started in containers.
 """
@@ -30,7 +31,7 @@ AIRFLOW_SERVICES = {
     "airflow-worker",
 }
 ONE_OFF = {"airflow-init", "bi-setup"}
-ALL_SERVICES = AIRFLOW_SERVICES | ONE_OFF | {"redis", "airflow-db", "warehouse", "metabase"}
+ALL_SERVICES = AIRFLOW_SERVICES | ONE_OFF | {"redis", "airflow-db", "warehouse", "superset"}
 VARIABLE = re.compile(
     r"\$(?:(?P<escaped>\$)|\{(?P<name>[A-Za-z_]\w*)(?:(?P<op>:?[-?+])(?P<arg>[^}]*))?\}"
     r"|(?P<bare>[A-Za-z_]\w*))"
@@ -106,7 +107,6 @@ def test_every_part_of_the_stack_is_a_named_service(compose: dict) -> None:
         "airflow-triggerer": "airflow triggerer",
         "airflow-worker": "airflow celery worker",
     }
-    assert compose["services"]["metabase"]["image"].startswith("metabase/metabase:")
     assert compose["services"]["redis"]["image"].startswith("redis:")
     assert compose["services"]["airflow-db"]["image"] == compose["services"]["warehouse"]["image"] == "postgres:16"
 
@@ -132,8 +132,9 @@ def test_long_running_services_have_healthchecks_and_wait_for_healthy_dependenci
     for name in AIRFLOW_SERVICES:
         assert {"redis", "airflow-db", "warehouse", "airflow-init"} <= set(services[name]["depends_on"]), name
     assert services["airflow-worker"]["depends_on"]["airflow-apiserver"] == {"condition": "service_healthy"}
+    assert "localhost:8088/health" in shell["superset"]
     assert services["bi-setup"]["depends_on"] == {
-        "metabase": {"condition": "service_healthy"},
+        "superset": {"condition": "service_healthy"},
         "airflow-init": {"condition": "service_completed_successfully"},
     }
 
@@ -149,8 +150,9 @@ def test_workers_scale_and_share_only_the_landing_zone_and_logs(compose: dict) -
             f"landing:{env['OBSERVATORY_LANDING_DIR']}",
         ], name
     declared = set(compose["volumes"])
-    used = {mount.split(":")[0] for service in services.values() for mount in service.get("volumes", [])}
-    assert used == declared == {"airflow-db", "warehouse", "redis", "landing", "airflow-logs", "metabase"}
+    mounts = [mount.split(":")[0] for service in services.values() for mount in service.get("volumes", [])]
+    used = {source for source in mounts if not source.startswith("./")}  # named volumes; ./… are bind mounts
+    assert used == declared == {"airflow-db", "warehouse", "redis", "landing", "airflow-logs", "superset"}
     assert services["airflow-db"]["volumes"] == ["airflow-db:/var/lib/postgresql/data"]
     assert services["warehouse"]["volumes"] == ["warehouse:/var/lib/postgresql/data"]
 
@@ -260,7 +262,9 @@ def test_compose_file_renders(raw_compose: dict, compose: dict, tmp_path: Path) 
     for name, service in compose["services"].items():
         assert set(service.get("depends_on", {})) <= set(compose["services"]) - {name}, name
         for mount in service.get("volumes", []):
-            assert mount.split(":")[0] in compose["volumes"], (name, mount)
+            source = mount.split(":")[0]
+            bind = source.startswith("./") and (PROJECT / source).exists()
+            assert source in compose["volumes"] or bind, (name, mount)
         assert isinstance(service.get("command", []), list) or isinstance(service["command"], str)
     assert raw_compose["name"] == "observatory"
 
@@ -314,61 +318,89 @@ def test_init_service_script_runs_against_real_postgres_and_again(
         connection.drop_database(database)
 
 
-def test_bi_setup_creates_the_admin_then_adds_the_marts_as_bi_reader_once(httpserver) -> None:
-    """observatory.reporting.bi_setup against a stand-in for Metabase's API: first run uses the setup token and adds the
-    database (bi_reader, marts only); a second run logs in and finds the database already there."""
-    from observatory.reporting.bi_setup import DATABASE_NAME, MetabaseSettings, configure_metabase
+def test_bi_service_is_the_superset_that_make_bi_runs(compose: dict) -> None:
+    """One BI tool: the compose's Superset is built from bi/superset (the release pinned for `make bi`, the same
+    settings file), and bi-setup imports the same asset files, mounted read-only."""
+    from observatory_dev.bi import Superset
 
-    settings = MetabaseSettings(
+    services = compose["services"]
+    superset, setup = services["superset"], services["bi-setup"]
+    folder = PROJECT / superset["build"]
+    assert folder == Superset(Path("unused")).bi_dir
+    dockerfile = (folder / "Dockerfile").read_text()
+    pins = dict(re.findall(r"^([a-z0-9-]+)==(\S+)", (folder / "requirements.txt").read_text(), flags=re.M))
+    assert re.search(r"^FROM apache/superset:(\S+)$", dockerfile, flags=re.M)[1] == pins["apache-superset"]
+    assert "psycopg2-binary==" in dockerfile and "requirements.txt" in dockerfile  # the driver at the pinned version
+    config_path = re.search(r"^COPY superset_config\.py (\S+)$", dockerfile, flags=re.M)[1]
+    assert re.search(r"^ENV SUPERSET_CONFIG_PATH=(\S+)$", dockerfile, flags=re.M)[1] == config_path
+    config_reads = set(re.findall(r'os\.environ\["(\w+)"\]', (folder / "superset_config.py").read_text()))
+    assert config_reads == {"SUPERSET_SECRET_KEY", "SUPERSET_METADATA_URI"} <= set(superset["environment"])
+    volume, home = superset["volumes"][0].split(":")
+    assert volume == "superset" and superset["environment"]["SUPERSET_METADATA_URI"] == f"sqlite:///{home}/superset.db"
+    assert superset["ports"] == ["127.0.0.1:8088:8088"] and "gunicorn --bind 0.0.0.0:8088" in superset["command"][-1]
+    assert setup["environment"]["SUPERSET_URL"] == "http://superset:8088"
+    for key in ("SUPERSET_ADMIN_USER", "SUPERSET_ADMIN_PASSWORD"):
+        assert setup["environment"][key] == superset["environment"][key]
+    source, target, mode = setup["volumes"][0].split(":")
+    assert (PROJECT / source).resolve() == folder / "assets" and mode == "ro"
+    assert setup["environment"]["SUPERSET_ASSETS_DIR"] == target and (folder / "assets" / "metadata.yaml").exists()
+
+
+def test_bi_setup_imports_the_assets_as_bi_reader(httpserver, tmp_path: Path) -> None:
+    """observatory.reporting.bi_setup against a stand-in for Superset's API: log in, take the CSRF token, import the
+    asset bundle with the database pointed at the warehouse as bi_reader and its password sent apart, then look
+    the dashboard up by its slug."""
+    import io
+    import zipfile
+
+    import yaml
+    from werkzeug import Request, Response
+
+    from observatory.reporting.bi_setup import DASHBOARD_SLUG, SupersetSettings, configure_superset
+
+    settings = SupersetSettings(
         httpserver.url_for("").rstrip("/"),
-        "admin@example.org",
+        "admin",
         "admin-secret-1",
         "warehouse",
         5432,
         "observatory",
         "reader-secret-123",
+        PROJECT / "bi" / "superset" / "assets",
     )
-    httpserver.expect_request("/api/health").respond_with_json({"status": "ok"})
-    httpserver.expect_oneshot_request("/api/session/properties").respond_with_json({"setup-token": "tok-1"})
-    httpserver.expect_oneshot_request(
-        "/api/setup",
-        method="POST",
-        json={
-            "token": "tok-1",
-            "user": {
-                "email": "admin@example.org",
-                "password": "admin-secret-1",
-                "first_name": "Observatory",
-                "last_name": "Admin",
-                "site_name": "Integrating Cities Observatory",
-            },
-            "prefs": {"site_name": "Integrating Cities Observatory", "allow_tracking": False},
-        },
-    ).respond_with_json({"id": "session-1"})
-    httpserver.expect_oneshot_request(
-        "/api/database", method="GET", headers={"X-Metabase-Session": "session-1"}
-    ).respond_with_json({"data": []})
-    httpserver.expect_oneshot_request(
-        "/api/database", method="POST", headers={"X-Metabase-Session": "session-1"}, json=settings.database_payload()
-    ).respond_with_json({"id": 7})
-    assert configure_metabase(settings, timeout=5) == (7, True)
-    assert httpserver.oneshot_handlers == [], "every expected call was made"
-    details = settings.database_payload()["details"]
-    assert (details["user"], details["schema-filters-type"], details["schema-filters-patterns"]) == (
-        "bi_reader",
-        "inclusion",
-        "marts",
-    )
+    imported: dict[str, object] = {}
 
-    httpserver.clear_all_handlers()
-    httpserver.expect_request("/api/health").respond_with_json({"status": "ok"})
-    httpserver.expect_oneshot_request("/api/session/properties").respond_with_json({"setup-token": None})
+    def import_assets(request: Request) -> Response:
+        bundle = zipfile.ZipFile(io.BytesIO(request.files["bundle"].read()))
+        imported["names"] = sorted(bundle.namelist())
+        imported["text"] = b"".join(bundle.read(name) for name in bundle.namelist()).decode()
+        (database,) = [name for name in bundle.namelist() if "/databases/" in name]
+        imported["uri"] = yaml.safe_load(bundle.read(database))["sqlalchemy_uri"]
+        imported["passwords"] = json.loads(request.form["passwords"])
+        imported["csrf"] = request.headers.get("X-CSRFToken")
+        return Response(json.dumps({"message": "OK"}), content_type="application/json")
+
+    httpserver.expect_request("/health").respond_with_data("OK")
     httpserver.expect_oneshot_request(
-        "/api/session", method="POST", json={"username": "admin@example.org", "password": "admin-secret-1"}
-    ).respond_with_json({"id": "session-2"})
-    httpserver.expect_oneshot_request("/api/database", method="GET").respond_with_json(
-        {"data": [{"id": 3, "name": "Sample Database"}, {"id": 7, "name": DATABASE_NAME}]}
+        "/api/v1/security/login",
+        method="POST",
+        json={"username": "admin", "password": "admin-secret-1", "provider": "db", "refresh": False},
+    ).respond_with_json({"access_token": "jwt-1"})
+    httpserver.expect_oneshot_request(
+        "/api/v1/security/csrf_token/", method="GET", headers={"Authorization": "Bearer jwt-1"}
+    ).respond_with_json({"result": "csrf-1"})
+    httpserver.expect_oneshot_request(
+        "/api/v1/assets/import/", method="POST", headers={"Authorization": "Bearer jwt-1"}
+    ).respond_with_handler(import_assets)
+    httpserver.expect_oneshot_request(f"/api/v1/dashboard/{DASHBOARD_SLUG}", method="GET").respond_with_json(
+        {"result": {"id": 4, "slug": DASHBOARD_SLUG}}
     )
-    assert configure_metabase(settings, timeout=5) == (7, False)
-    assert httpserver.oneshot_handlers == []  # logged in, looked, added nothing (no POST /api/database handler)
+    assert configure_superset(settings, timeout=5) == 4
+    assert httpserver.oneshot_handlers == [], "every expected call was made"
     httpserver.check_assertions()
+    assets = sorted(path.relative_to(settings.assets_dir).as_posix() for path in settings.assets_dir.rglob("*.yaml"))
+    assert imported["names"] == [f"observatory_bi/{name}" for name in assets]
+    assert {"metadata.yaml", "databases/observatory_marts.yaml", "dashboards/integrating_cities.yaml"} <= set(assets)
+    assert imported["uri"] == "postgresql+psycopg2://bi_reader:XXXXXXXXXX@warehouse:5432/observatory"
+    assert imported["passwords"] == {"databases/observatory_marts.yaml": "reader-secret-123"}
+    assert "reader-secret-123" not in str(imported["text"]) and imported["csrf"] == "csrf-1"

@@ -1,154 +1,164 @@
-"""Connect the BI tool to the marts: let ``bi_reader`` log in, then set up Metabase through its HTTP API.
+"""Connect the BI tool to the marts: let ``bi_reader`` log in, then provision Superset through its HTTP API.
 
-Run once by the ``bi-setup`` service of docker-compose.yml (``python -m observatory.reporting.bi_setup``), and safe
-to run again: Metabase's first admin is created only while Metabase still offers its setup token; afterwards we
-log in with the same admin and add the warehouse only if no database of that name exists. Metabase connects as
-``bi_reader`` (SELECT on ``marts`` only) and is told to sync the ``marts`` schema only.
+The database (the warehouse as ``bi_reader``), datasets, charts and the dashboard are files in Superset's import
+format (``bi/superset/assets/``). They are zipped here, with the warehouse's host, port and database written into
+the database file's URI, and sent to ``POST /api/v1/assets/import/`` with ``bi_reader``'s password in the import's
+``passwords`` field (never in a file). That import overwrites what it imported before, so running this again is
+safe. Run by the ``bi-setup`` service of docker-compose.yml (``python -m observatory.reporting.bi_setup``) and by
+``make bi`` (observatory_dev.bi).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
 import time
-import urllib.error
-import urllib.request
+import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import requests
+import yaml
+
 DATABASE_NAME = "Integrating Cities Observatory (marts)"
+DASHBOARD_SLUG = "integrating-cities"
+BUNDLE_ROOT = "observatory_bi"
 
 
-class MetabaseError(RuntimeError):
-    """Metabase answered with an error, or did not come up."""
+class SupersetError(RuntimeError):
+    """Superset answered with an error, or did not come up."""
 
 
 @dataclass(frozen=True)
-class MetabaseSettings:
+class SupersetSettings:
     url: str
-    admin_email: str
+    admin_username: str
     admin_password: str
     warehouse_host: str
     warehouse_port: int
     warehouse_db: str
     reader_password: str
+    assets_dir: Path
 
     @classmethod
-    def from_env(cls) -> MetabaseSettings:
+    def from_env(cls) -> SupersetSettings:
         env = os.environ
         return cls(
-            env.get("METABASE_URL", "http://metabase:3000").rstrip("/"),
-            env["METABASE_ADMIN_EMAIL"],
-            env["METABASE_ADMIN_PASSWORD"],
-            env.get("METABASE_WAREHOUSE_HOST", "warehouse"),
-            int(env.get("METABASE_WAREHOUSE_PORT", "5432")),
-            env.get("METABASE_WAREHOUSE_DB", "observatory"),
+            env.get("SUPERSET_URL", "http://superset:8088").rstrip("/"),
+            env.get("SUPERSET_ADMIN_USER", "admin"),
+            env["SUPERSET_ADMIN_PASSWORD"],
+            env.get("SUPERSET_WAREHOUSE_HOST", "warehouse"),
+            int(env.get("SUPERSET_WAREHOUSE_PORT", "5432")),
+            env.get("SUPERSET_WAREHOUSE_DB", "observatory"),
             env["OBSERVATORY_BI_READER_PASSWORD"],
+            Path(env.get("SUPERSET_ASSETS_DIR", "bi/superset/assets")),
         )
 
-    def database_payload(self) -> dict:
-        """``POST /api/database`` body: PostgreSQL as bi_reader, syncing the marts schema only."""
-        return {
-            "engine": "postgres",
-            "name": DATABASE_NAME,
-            "details": {
-                "host": self.warehouse_host,
-                "port": self.warehouse_port,
-                "dbname": self.warehouse_db,
-                "user": "bi_reader",
-                "password": self.reader_password,
-                "ssl": False,
-                "schema-filters-type": "inclusion",
-                "schema-filters-patterns": "marts",
-            },
-        }
+    def reader_uri(self) -> str:
+        """The warehouse as bi_reader, password masked the way Superset exports it (sent apart on import)."""
+        return (
+            f"postgresql+psycopg2://bi_reader:XXXXXXXXXX@{self.warehouse_host}:{self.warehouse_port}/"
+            f"{self.warehouse_db}"
+        )
 
 
-def call(method: str, url: str, body: dict | None = None, session: str | None = None) -> Any:
-    """One JSON request; raises ``MetabaseError`` with Metabase's message on an HTTP error."""
-    request = urllib.request.Request(
-        url,
-        method=method,
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"Content-Type": "application/json", **({"X-Metabase-Session": session} if session else {})},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            payload = response.read()
-    except urllib.error.HTTPError as exc:
-        raise MetabaseError(f"{method} {url}: HTTP {exc.code}: {exc.read()[:500]!r}") from exc
-    return json.loads(payload) if payload else None
+def asset_bundle(settings: SupersetSettings) -> tuple[bytes, dict[str, str]]:
+    """The assets directory as an import ZIP (database URI pointed at the warehouse in use), and the
+    ``passwords`` map that gives each database file bi_reader's password."""
+    files = sorted(path for path in settings.assets_dir.rglob("*.yaml") if path.is_file())
+    if not any(path.name == "metadata.yaml" for path in files):
+        raise SupersetError(f"no metadata.yaml in {settings.assets_dir}")
+    passwords: dict[str, str] = {}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
+        for path in files:
+            name = path.relative_to(settings.assets_dir).as_posix()
+            text = path.read_text(encoding="utf-8")
+            if name.startswith("databases/"):
+                document = yaml.safe_load(text)
+                document["sqlalchemy_uri"] = settings.reader_uri()
+                text = yaml.safe_dump(document, sort_keys=False)
+                passwords[name] = settings.reader_password
+            bundle.writestr(f"{BUNDLE_ROOT}/{name}", text)
+    return buffer.getvalue(), passwords
 
 
-def wait_for_metabase(url: str, timeout: float = 300) -> None:
+def wait_for_superset(url: str, timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if (call("GET", f"{url}/api/health") or {}).get("status") == "ok":
+            if requests.get(f"{url}/health", timeout=5).text.strip() == "OK":
                 return
-        except (OSError, MetabaseError, ValueError):
+        except requests.RequestException:
             pass
-        time.sleep(2)
-    raise MetabaseError(f"Metabase at {url} not healthy after {timeout:.0f}s")
+        time.sleep(1)
+    raise SupersetError(f"Superset at {url} not healthy after {timeout:.0f}s")
 
 
-def admin_session(settings: MetabaseSettings) -> str:
-    """Create the first admin while Metabase is unconfigured, else log in; returns a session id."""
-    token = (call("GET", f"{settings.url}/api/session/properties") or {}).get("setup-token")
-    if token:
-        answer = call(
-            "POST",
-            f"{settings.url}/api/setup",
-            {
-                "token": token,
-                "user": {
-                    "email": settings.admin_email,
-                    "password": settings.admin_password,
-                    "first_name": "Observatory",
-                    "last_name": "Admin",
-                    "site_name": "Integrating Cities Observatory",
-                },
-                "prefs": {"site_name": "Integrating Cities Observatory", "allow_tracking": False},
+def checked(response: requests.Response) -> Any:
+    """The JSON body of a successful answer; else ``SupersetError`` with Superset's message."""
+    if not response.ok:
+        raise SupersetError(
+            f"{response.request.method} {response.url}: HTTP {response.status_code}: {response.text[:800]}"
+        )
+    return response.json()
+
+
+def admin_session(settings: SupersetSettings) -> requests.Session:
+    """A session logged in as the admin (``/api/v1/security/login``), with the CSRF token that POSTs need."""
+    session = requests.Session()
+    token = checked(
+        session.post(
+            f"{settings.url}/api/v1/security/login",
+            json={
+                "username": settings.admin_username,
+                "password": settings.admin_password,
+                "provider": "db",
+                "refresh": False,
             },
+            timeout=30,
         )
-    else:
-        answer = call(
-            "POST",
-            f"{settings.url}/api/session",
-            {"username": settings.admin_email, "password": settings.admin_password},
+    )["access_token"]
+    session.headers["Authorization"] = f"Bearer {token}"
+    csrf = checked(session.get(f"{settings.url}/api/v1/security/csrf_token/", timeout=30))["result"]
+    session.headers.update({"X-CSRFToken": csrf, "Referer": settings.url})
+    return session
+
+
+def import_assets(settings: SupersetSettings, session: requests.Session) -> int:
+    """Import (or re-import over) the assets; returns the dashboard's id."""
+    bundle, passwords = asset_bundle(settings)
+    checked(
+        session.post(
+            f"{settings.url}/api/v1/assets/import/",
+            files={"bundle": ("observatory_bi.zip", bundle, "application/zip")},
+            data={"passwords": json.dumps(passwords)},
+            timeout=120,
         )
-    return answer["id"]
+    )
+    return checked(session.get(f"{settings.url}/api/v1/dashboard/{DASHBOARD_SLUG}", timeout=30))["result"]["id"]
 
 
-def ensure_database(settings: MetabaseSettings, session: str) -> tuple[int, bool]:
-    """The Metabase id of the marts database, adding it if missing; and whether it was added."""
-    listed = call("GET", f"{settings.url}/api/database", session=session)
-    databases = listed["data"] if isinstance(listed, dict) else listed
-    for database in databases:
-        if database["name"] == DATABASE_NAME:
-            return database["id"], False
-    return call("POST", f"{settings.url}/api/database", settings.database_payload(), session=session)["id"], True
-
-
-def configure_metabase(settings: MetabaseSettings, timeout: float = 300) -> tuple[int, bool]:
-    """Wait for Metabase, then make sure the admin exists and the marts database is added."""
-    wait_for_metabase(settings.url, timeout)
-    return ensure_database(settings, admin_session(settings))
+def configure_superset(settings: SupersetSettings, timeout: float = 300) -> int:
+    """Wait for Superset, log in as the admin and import the assets; returns the dashboard's id."""
+    wait_for_superset(settings.url, timeout)
+    return import_assets(settings, admin_session(settings))
 
 
 def main() -> int:
-    """bi_reader may log in (password from OBSERVATORY_BI_READER_PASSWORD); Metabase reads the marts as it."""
+    """bi_reader may log in (password from OBSERVATORY_BI_READER_PASSWORD); Superset reads the marts as it."""
     from observatory.warehouse import connection
     from observatory.warehouse.bootstrap import set_bi_reader_password
 
     with connection.connect() as conn:
         set_bi_reader_password(conn)
-    database_id, added = configure_metabase(MetabaseSettings.from_env())
-    print(
-        f"bi-setup: bi_reader can log in; Metabase database {database_id} "
-        f"{'added' if added else 'already present'} ({DATABASE_NAME})"
-    )
+    settings = SupersetSettings.from_env()
+    dashboard_id = configure_superset(settings)
+    dashboard = f"{settings.url}/superset/dashboard/{DASHBOARD_SLUG}/"
+    print(f"bi-setup: bi_reader can log in; Superset dashboard {dashboard_id} at {dashboard}")
     return 0
 
 
