@@ -34,7 +34,7 @@
        is exactly what a full rebuild gives.
 
     When the mart's columns are not `mart_columns` (the model gained or lost a column), every source is rebuilt
-    (on_schema_change='sync_all_columns' then adds or drops the column), so no row keeps a stale shape. -#}
+    (on_schema_change='append_new_columns' then adds the column; a contracted mart never drops one without a new version), so no row keeps a stale shape. -#}
 {% macro indicator_sources_to_rebuild(mart, mart_columns) -%}
     {%- set existing_columns = adapter.get_columns_in_relation(mart) | map(attribute='name') | list -%}
     {%- if existing_columns | sort != mart_columns | sort %}

@@ -11,7 +11,10 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("up", help="start the local warehouse (unless OBSERVATORY_WAREHOUSE_DSN is set)")
     commands.add_parser("down", help="stop the local warehouse")
-    commands.add_parser("dsn", help="print the connection string of the warehouse in use")
+    dsn_command = commands.add_parser("dsn", help="print the connection string of the warehouse in use")
+    dsn_command.add_argument(
+        "--reader", action="store_true", help="the read-only bi_reader's connection string (for BI tools)"
+    )
     commands.add_parser("env", help="print shell exports for dbt and Airflow against the warehouse in use")
     commands.add_parser("demo", help="run every DAG once on the bundled sample data and print what the marts hold")
     commands.add_parser("summary", help="print one line per mart: 'mart <schema>.<table> rows=<N>'")
@@ -43,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in ("up", "dsn"):
             from observatory.warehouse.bootstrap import ensure_warehouse
 
-            print(ensure_warehouse())
+            conninfo = ensure_warehouse()
+            print(connection.reader_dsn() if getattr(args, "reader", False) else conninfo)
         elif args.command == "down":
             print("stopped" if connection.stop_local() else "not running")
         elif args.command == "env":

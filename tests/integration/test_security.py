@@ -20,6 +20,7 @@ import yaml
 from psycopg import errors, sql
 from pytest_httpserver import HTTPServer
 
+from observatory.warehouse import connection
 from observatory.warehouse.bootstrap import BI_ROLE, ensure_warehouse_schema, set_bi_reader_password
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -31,7 +32,7 @@ PYTHON_SOURCES = sorted([*PROJECT.glob("src/observatory/**/*.py"), *PROJECT.glob
 
 @pytest.fixture(scope="module")
 def bi_reader_dsn(warehouse_dsn: str) -> Iterator[str]:
-    """Log in as ``bi_reader`` over TCP on 127.0.0.1 with a fresh password set by ``set_bi_reader_password``;
+    """Log in as ``bi_reader`` over TCP on 127.0.0.1 with the password set by ``set_bi_reader_password``;
     the role's previous login state is restored afterwards (roles are shared by the cluster's databases).
     Probe tables are created in every schema, as the pipeline and dbt would create them."""
     with psycopg.connect(warehouse_dsn) as conn:
@@ -42,7 +43,10 @@ def bi_reader_dsn(warehouse_dsn: str) -> Iterator[str]:
             )
             conn.execute(sql.SQL("insert into {}.security_probe values ('Vienna')").format(sql.Identifier(schema)))
         conn.commit()
-        password = secrets.token_urlsafe(24)
+        # the local login's own password when there is one: a fresh one would lock out every other reader
+        # (Superset, `observatory dsn --reader`) of the cluster-wide role while the tests run
+        saved_password = connection.bi_password_file()
+        password = saved_password.read_text().strip() if saved_password.exists() else secrets.token_urlsafe(24)
         set_bi_reader_password(conn, password)
     parts = urlsplit(warehouse_dsn)
     yield f"postgresql://{BI_ROLE}:{quote(password, safe='')}@127.0.0.1:{parts.port}{parts.path}"

@@ -32,7 +32,7 @@ SECRET_NAME_PARTS = ("password", "secret")
 
 def secret_files() -> list[Path]:
     """The files the project keeps its warehouse passwords in (those that exist on this installation)."""
-    return [path for path in (connection.cluster_dir() / "password", connection.bi_password_file()) if path.exists()]
+    return [path for path in connection.secret_files() if path.exists()]
 
 
 def passwords(warehouse_dsn: str) -> dict[str, str]:

@@ -1,10 +1,11 @@
 """Where things live: one ``Settings`` object, read from the environment, passed to the code that needs a path.
 
-Every path can be moved with an environment variable; the defaults are project-relative. Two settings are not paths:
-``registry_profile`` (which registry entries run) and ``mirror_url`` (a localhost mirror that answers every HTTP GET
-instead of the real hosts, see ``observatory.collect.http.mirrored``). Code takes a ``Settings`` (defaulting to
-``Settings.from_env()`` at call time, never at import time), so a test or the fault lab builds its own with
-``Settings.from_env().replace(landing_dir=...)`` instead of patching module globals.
+Every path can be moved with an environment variable; the defaults are project-relative. Settings that are not paths:
+``registry_profile`` (which registry entries run), ``mirror_url`` (a localhost mirror that answers every HTTP GET
+instead of the real hosts, see ``observatory.collect.http.mirrored``) and the limits of the ``bi_reader`` login
+(``bi_statement_timeout``, ``bi_connection_limit``: a runaway dashboard cannot starve the pipeline). Code takes a
+``Settings`` (defaulting to ``Settings.from_env()`` at call time, never at import time), so a test or the fault lab
+builds its own with ``Settings.from_env().replace(landing_dir=...)`` instead of patching module globals.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class Settings:
     dbt_project_dir: Path  # OBSERVATORY_DBT_PROJECT_DIR
     registry_profile: str = "demo"  # OBSERVATORY_REGISTRY_PROFILE: which registry entries run (see config.registry)
     mirror_url: str | None = None  # OBSERVATORY_MIRROR_URL: answer every HTTP GET from this mirror (collect.http)
+    bi_statement_timeout: str = "120s"  # OBSERVATORY_BI_READER_STATEMENT_TIMEOUT: bi_reader's statement_timeout
+    bi_connection_limit: int = 20  # OBSERVATORY_BI_READER_CONNECTION_LIMIT: bi_reader's concurrent connections
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -44,6 +47,8 @@ class Settings:
             dbt_project_dir=Path(env.get("OBSERVATORY_DBT_PROJECT_DIR", root / "dbt_project")),
             registry_profile=env.get("OBSERVATORY_REGISTRY_PROFILE", "demo"),
             mirror_url=env.get("OBSERVATORY_MIRROR_URL") or None,
+            bi_statement_timeout=env.get("OBSERVATORY_BI_READER_STATEMENT_TIMEOUT", "120s"),
+            bi_connection_limit=int(env.get("OBSERVATORY_BI_READER_CONNECTION_LIMIT", "20")),
         )
 
     def replace(self, **changes: Any) -> Settings:

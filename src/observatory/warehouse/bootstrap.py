@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from urllib.parse import unquote, urlsplit
 
 import psycopg
 from psycopg import sql
 
+from observatory.config.settings import Settings
 from observatory.warehouse import connection
+from observatory.warehouse.connection import BI_PASSWORD_ENV, BI_ROLE
 from observatory.warehouse.raw_tables import RAW_TABLES
 
-BI_ROLE = "bi_reader"
-BI_PASSWORD_ENV = "OBSERVATORY_BI_READER_PASSWORD"
 MIN_BI_PASSWORD_LENGTH = 12
 # Functions every role may call by default that create large objects: the one kind of write a role with no
 # privileges on any schema could still make.
@@ -148,10 +149,10 @@ alter table audit.batch add constraint batch_status_check
 """
 
 
-def ensure_warehouse_schema(conn: psycopg.Connection) -> None:
-    """Create schemas, audit and raw tables (adding columns a raw table has gained since), and the BI role;
-    safe to run again, also from several processes at once (they take turns: concurrent GRANTs on one object
-    fail in PostgreSQL with "tuple concurrently updated")."""
+def ensure_warehouse_schema(conn: psycopg.Connection, settings: Settings | None = None) -> None:
+    """Create schemas, audit and raw tables (adding columns a raw table has gained since), and the BI role with
+    the settings' limits; safe to run again, also from several processes at once (they take turns: concurrent
+    GRANTs on one object fail in PostgreSQL with "tuple concurrently updated")."""
     conn.execute("select pg_advisory_xact_lock(hashtextextended('observatory.ensure_warehouse_schema', 0))")
     for schema in ("raw", "stage", "quarantine", "audit", "marts"):
         conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
@@ -178,7 +179,7 @@ def ensure_warehouse_schema(conn: psycopg.Connection) -> None:
                 sql.Identifier(f"{table.name}_source_idx"), name
             )
         )
-    ensure_bi_role(conn)
+    ensure_bi_role(conn, settings or Settings.from_env())
     conn.commit()
 
 
@@ -200,13 +201,15 @@ def add_missing_columns(conn: psycopg.Connection, schema: str, table: str, colum
             )
 
 
-def ensure_bi_role(conn: psycopg.Connection) -> None:
-    """``bi_reader`` may use the ``marts`` schema and read its relations, nothing else.
+def ensure_bi_role(conn: psycopg.Connection, settings: Settings) -> None:
+    """``bi_reader`` may use the ``marts`` schema and read its relations, nothing else, within limits.
 
     dbt grants SELECT on each mart it builds (``+grants`` in dbt_project.yml); default privileges cover
     relations created in ``marts`` by anything else. What PostgreSQL gives every role by default is taken back
     where it would let a reader write: temporary tables, objects in ``public`` (already so since PostgreSQL 15)
-    and large objects. Logging in is enabled by ``set_bi_reader_password``.
+    and large objects. Its ``statement_timeout`` in this database and its connection limit (a role attribute,
+    cluster-wide) come from the settings; each is altered only when it differs, as ALTER ROLE rewrites the
+    role's row. Logging in is enabled by ``set_bi_reader_password``.
     """
     role = sql.Identifier(BI_ROLE)
     database = sql.Identifier(conn.info.dbname)
@@ -223,6 +226,26 @@ def ensure_bi_role(conn: psycopg.Connection) -> None:
     conn.execute(sql.SQL("grant usage on schema marts to {}").format(role))
     conn.execute(sql.SQL("grant select on all tables in schema marts to {}").format(role))
     conn.execute(sql.SQL("alter default privileges in schema marts grant select on tables to {}").format(role))
+    limit, timeout_set = connection.one_row(
+        conn.execute(
+            """select r.rolconnlimit, coalesce(%s = any(s.setconfig), false)
+               from pg_roles r
+               left join pg_db_role_setting s on s.setrole = r.oid
+                   and s.setdatabase = (select oid from pg_database where datname = current_database())
+               where r.rolname = %s""",
+            (f"statement_timeout={settings.bi_statement_timeout}", BI_ROLE),
+        )
+    )
+    if limit != settings.bi_connection_limit:
+        conn.execute(
+            sql.SQL("alter role {} connection limit {}").format(role, sql.Literal(settings.bi_connection_limit))
+        )
+    if not timeout_set:
+        conn.execute(
+            sql.SQL("alter role {} in database {} set statement_timeout = {}").format(
+                role, database, sql.Literal(settings.bi_statement_timeout)
+            )
+        )
 
 
 def set_bi_reader_password(conn: psycopg.Connection, password: str | None = None) -> None:
@@ -242,9 +265,28 @@ def set_bi_reader_password(conn: psycopg.Connection, password: str | None = None
     conn.commit()
 
 
-def ensure_warehouse() -> str:
-    """The DSN of the warehouse in use, starting the local cluster unless an external DSN is set."""
-    conninfo = connection.dsn() if os.environ.get(connection.DSN_ENV) else connection.start_local()
+def ensure_warehouse(settings: Settings | None = None) -> str:
+    """The DSN of the warehouse in use, starting the local cluster unless an external DSN is set; ``bi_reader``
+    can log in afterwards: with the password generated (once) into ``.local/postgres/bi_reader_password`` on the
+    local cluster, with ``$OBSERVATORY_BI_READER_PASSWORD`` on an external warehouse when it is set."""
+    settings = settings or Settings.from_env()
+    external = bool(os.environ.get(connection.DSN_ENV))
+    conninfo = connection.dsn() if external else connection.start_local()
+    if not external:
+        connection.write_new_secret(connection.bi_password_file())
     with connection.connect() as conn:
-        ensure_warehouse_schema(conn)
+        ensure_warehouse_schema(conn, settings)
+        if (not external or os.environ.get(BI_PASSWORD_ENV)) and not reader_can_log_in(connection.reader_dsn()):
+            password = unquote(urlsplit(connection.reader_dsn()).password or "")
+            set_bi_reader_password(conn, password)
     return conninfo
+
+
+def reader_can_log_in(reader_dsn: str) -> bool:
+    """Whether ``bi_reader`` logs in with the password of ``reader_dsn`` (checked before setting it again, so
+    ``observatory up`` does not rewrite the role each time)."""
+    try:
+        psycopg.connect(reader_dsn, connect_timeout=10).close()
+    except psycopg.OperationalError:
+        return False
+    return True

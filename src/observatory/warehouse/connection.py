@@ -2,7 +2,9 @@
 project-local cluster under ``.local/postgres`` run from the binaries that the ``pgserver`` package ships.
 
 The local cluster listens on 127.0.0.1 only (port ``OBSERVATORY_PG_PORT``, default 54329) with a generated
-password kept in ``.local/postgres/password``, so BI tools and ``psql`` connect over plain TCP. PostgreSQL
+password kept in ``.local/postgres/password``, so BI tools and ``psql`` connect over plain TCP. The read-only
+``bi_reader`` login has its own generated password in ``.local/postgres/bi_reader_password`` (both files mode 0600);
+an external warehouse's ``bi_reader`` password comes from ``OBSERVATORY_BI_READER_PASSWORD``. PostgreSQL
 refuses to run as root; when we are root the server runs as the unprivileged OS user ``pgserver``.
 """
 
@@ -14,7 +16,7 @@ import subprocess
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from observatory.config.settings import Settings
 
@@ -22,6 +24,8 @@ if TYPE_CHECKING:
     import psycopg
 
 DSN_ENV = "OBSERVATORY_WAREHOUSE_DSN"
+BI_ROLE = "bi_reader"
+BI_PASSWORD_ENV = "OBSERVATORY_BI_READER_PASSWORD"
 LOCAL_DATABASE = "observatory"
 SUPERUSER = "postgres"
 SERVER_OS_USER = "pgserver"
@@ -52,6 +56,33 @@ def dsn() -> str:
     if not (cluster_dir() / "password").exists():
         raise WarehouseError("no local warehouse yet: run `observatory up` (or set OBSERVATORY_WAREHOUSE_DSN)")
     return local_dsn()
+
+
+def bi_password_file() -> Path:
+    return cluster_dir() / "bi_reader_password"
+
+
+def secret_files() -> tuple[Path, ...]:
+    """Every file the local cluster keeps a password in (mode 0600): the owner's and ``bi_reader``'s."""
+    return (cluster_dir() / "password", bi_password_file())
+
+
+def reader_dsn() -> str:
+    """The ``bi_reader`` connection string of the warehouse in use: the external DSN's server and database with
+    ``$OBSERVATORY_BI_READER_PASSWORD``, or the local cluster with the password generated at ``observatory up``."""
+    external = os.environ.get(DSN_ENV)
+    if external:
+        password = os.environ.get(BI_PASSWORD_ENV)
+        if not password:
+            raise WarehouseError(f"set {BI_PASSWORD_ENV} to the {BI_ROLE} password of the external warehouse")
+        parts = urlsplit(external)
+        host = f"[{parts.hostname}]" if parts.hostname and ":" in parts.hostname else parts.hostname or ""
+        netloc = f"{BI_ROLE}:{quote(password, safe='')}@{host}" + (f":{parts.port}" if parts.port else "")
+        return urlunsplit(parts._replace(netloc=netloc))
+    if not bi_password_file().exists():
+        raise WarehouseError("no bi_reader login yet: run `observatory up` (or set OBSERVATORY_WAREHOUSE_DSN)")
+    password = bi_password_file().read_text().strip()
+    return f"postgresql://{BI_ROLE}:{quote(password, safe='')}@127.0.0.1:{local_port()}/{LOCAL_DATABASE}"
 
 
 def connect(autocommit: bool = False):
@@ -121,16 +152,26 @@ def _prepare_root_permissions(data_dir: Path) -> None:
             continue
 
 
+def write_new_secret(path: Path) -> None:
+    """Generate a password into ``path`` (created with mode 0600, never readable by others) unless it exists."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(descriptor, "w") as file:
+        file.write(secrets.token_urlsafe(24))
+
+
 def _init_cluster(base: Path) -> None:
     data_dir = base / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
     data_dir.chmod(0o700)
     password_file = base / "password"
-    if not password_file.exists():
-        password_file.write_text(secrets.token_urlsafe(18))
-        password_file.chmod(0o600)
+    write_new_secret(password_file)
     pwfile = data_dir.parent / ".initdb_pwfile"
-    pwfile.write_text(password_file.read_text())
+    pwfile.unlink(missing_ok=True)  # left by an initdb that was killed
+    with os.fdopen(os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
+        file.write(password_file.read_text())
     try:
         if os.geteuid() == 0:
             _prepare_root_permissions(data_dir)

@@ -19,7 +19,7 @@
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='source_id',
-    on_schema_change='sync_all_columns',
+    on_schema_change='append_new_columns',
     indexes=[{'columns': ['source_id']}],
     pre_hook="{% if is_incremental() %}delete from {{ this }} where source_id in ("
         ~ "{{ indicator_sources_to_rebuild(this, " ~ mart_columns ~ ") }}){% endif %}"
