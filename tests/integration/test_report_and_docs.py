@@ -1,7 +1,10 @@
 """`make report`, `make docs`, `make test-changed` and the analysts' model templates, on a test database: the two
 lfsa sources and one funding source collected with the real pipeline and the marts built with `dbt build`; then
 the static report (values from the real Eurostat files), dbt docs + GX Data Docs, dbt's state comparison against
-a git ref, and the templates filled in, parsed by dbt and linted with the project's sqlfluff rules."""
+a git ref, and the templates filled in, parsed by dbt and linted with the project's sqlfluff rules. The report is
+also opened in headless Chromium (Debian's chromium driven by Playwright): it renders, every section the navigation
+names is there with its heading and its charts drawn, no console error, nothing loaded but the page itself; a
+screenshot goes to ``.local/report/report.png``."""
 
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ import pytest
 
 from observatory import pipeline
 from observatory.config.settings import Settings
+from observatory_dev.browser import launch_options
 from observatory_dev.docs_site import dbt_command
 
 DAY = datetime(2026, 4, 1, tzinfo=UTC)
@@ -259,3 +263,51 @@ def test_report_marks_sample_funding_and_names_what_is_missing(report: tuple[Pat
     coverage = html.split('<section id="coverage">', 1)[1].split("</section>", 1)[0]
     assert "no observations: no published batch holds ilc_peps05n" in coverage
     assert coverage.count("<tr><td>") >= 20
+
+
+REPORT_SECTIONS = {
+    "employment_rate": "Employment rate",
+    "unemployment_rate": "Unemployment rate",
+    "cities": "Cities",
+    "funding": "Funding per city",
+    "coverage": "What the catalogue holds, and what is missing",
+}
+
+
+def test_report_renders_every_section_in_headless_chromium(report: tuple[Path, str]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    path, _ = report
+    screenshot = Settings.from_env().local_dir / "report" / "report.png"
+    screenshot.parent.mkdir(parents=True, exist_ok=True)
+    errors: list[str] = []
+    loaded: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(**launch_options())
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.on("request", lambda request: loaded.append(request.url))
+            page.goto(path.as_uri(), wait_until="load")
+            title = page.title()
+            sections = page.eval_on_selector_all(
+                "section",
+                """sections => sections.map(s => ({id: s.id, heading: s.querySelector('h2').innerText,
+                    height: s.getBoundingClientRect().height, tables: s.querySelectorAll('table tbody tr').length}))""",
+            )
+            links = page.eval_on_selector_all("nav a", "links => links.map(a => a.getAttribute('href'))")
+            spark = page.locator("#employment_rate svg.spark").first.bounding_box()
+            page.screenshot(path=str(screenshot), full_page=True)
+        finally:
+            browser.close()
+    assert errors == []
+    assert loaded == [path.as_uri()]  # one offline page: no script, style sheet, font or image fetched
+    assert title == "Integrating Cities Observatory: integration gaps and funding"
+    by_id = {section["id"]: section for section in sections}
+    assert links == [f"#{section['id']}" for section in sections]  # the navigation names every section, in order
+    for section_id, heading in REPORT_SECTIONS.items():
+        assert by_id[section_id]["heading"].startswith(heading), section_id
+        assert by_id[section_id]["height"] > 100 and by_id[section_id]["tables"] > 0, section_id
+    assert spark is not None and spark["width"] > 50 and spark["height"] > 20  # the sparklines are drawn
+    assert screenshot.stat().st_size > 50_000
