@@ -9,7 +9,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help install lock manifest demo test down eval bench bench-funding faults docs report lint format test-changed clean
+.PHONY: help install lock manifest demo test up status down eval bench bench-funding faults docs report browser bi bi-down lint format test-changed clean
 
 .DEFAULT_GOAL := help
 
@@ -42,7 +42,7 @@ demo: install
 	$(BIN)/observatory demo
 
 ## test: the whole test suite (unit, integration with real PostgreSQL, Airflow, dbt and GX)
-test: install manifest
+test: install manifest browser
 	$(BIN)/python -m pytest
 
 ## eval: precision and recall of fact extraction on the labelled report set
@@ -69,6 +69,18 @@ docs: install manifest
 report: install
 	$(BIN)/python -m observatory.reporting.report
 
+## browser: Debian's chromium for the browser tests (apt-get as root; as another user unpacked into .local/browser)
+browser: install
+	$(BIN)/python -m observatory_dev.browser
+
+## bi: Superset (own venv in .local/bi) on the marts as bi_reader, dashboard provisioned from bi/superset/assets
+bi: install browser
+	$(BIN)/python -m observatory_dev.bi start
+
+## bi-down: stop Superset (make down stops it too)
+bi-down:
+	-@if [ -x $(BIN)/python ]; then $(BIN)/python -m observatory_dev.bi stop; fi
+
 ## lint: sqlfluff (dbt templater) on the dbt models; ruff check, ruff format --check and mypy on the Python
 lint: install
 	@$(BIN)/observatory up >/dev/null && eval "$$($(BIN)/observatory env)" && \
@@ -86,9 +98,17 @@ format: install
 test-changed: install
 	$(BIN)/python -m observatory_dev.slim_ci build --ref $(or $(REF),HEAD)
 
-## down: stop the local PostgreSQL started by demo/test
+## up: the local stack in the background: warehouse, sample mirror, Airflow (scheduler, dag-processor, triggerer, api-server)
+up: install manifest
+	$(BIN)/python -m observatory_dev.local_stack up
+
+## status: each process of the local stack: running or not, pid, port or URL
+status:
+	@if [ -x $(BIN)/python ]; then $(BIN)/python -m observatory_dev.local_stack status; else echo "not installed"; fi
+
+## down: stop the whole local stack (Airflow, mirror, warehouse); safe when nothing runs
 down:
-	-$(BIN)/observatory down
+	-@if [ -x $(BIN)/python ]; then $(BIN)/python -m observatory_dev.local_stack down; fi
 
 ## clean: stop the warehouse and remove local state and dbt build output
 clean: down

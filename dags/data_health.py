@@ -18,7 +18,7 @@ from airflow.sdk import dag, get_current_context, task
 from cosmos.operators.local import DbtSourceLocalOperator
 
 from observatory.airflow.cosmos_config import profile_config
-from observatory.airflow.dag_factory import START_DATE, task_defaults
+from observatory.airflow.dag_factory import START_DATE, owner_links, task_defaults
 from observatory.config.settings import Settings
 from observatory.quality.freshness import freshness_selector, store_freshness_results
 
@@ -30,6 +30,8 @@ from observatory.quality.freshness import freshness_selector, store_freshness_re
     catchup=False,
     max_active_runs=1,
     default_args=task_defaults("data-engineering"),
+    description="Daily dbt source freshness per registry entry, then the audit.data_health summary",
+    owner_links=owner_links("data-engineering"),
     tags=["observatory", "quality", "freshness", "dbt"],
     doc_md=__doc__,
 )
@@ -41,9 +43,15 @@ def data_health():
         select=freshness_selector(Settings.from_env()),
         install_deps=False,
         callback=store_freshness_results,
+        doc_md="`dbt source freshness` on the registry's sources; results land in `audit.source_freshness`; a "
+        "source past its error threshold fails this task.",
     )
 
-    @task(trigger_rule="all_done")
+    @task(
+        trigger_rule="all_done",
+        doc_md="Write today's `audit.data_health` rows (health status, freshness, last batch, failed expectations, "
+        "quarantined batches), whatever the freshness check found.",
+    )
     def summarise() -> dict[str, int]:
         from collections import Counter
 

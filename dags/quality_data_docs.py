@@ -9,7 +9,7 @@ transformation DAGs, so rendering never delays publishing. Airflow tasks fail vi
 
 from airflow.sdk import dag, task
 
-from observatory.airflow.dag_factory import START_DATE, task_defaults
+from observatory.airflow.dag_factory import START_DATE, owner_links, task_defaults
 
 
 @dag(
@@ -19,11 +19,13 @@ from observatory.airflow.dag_factory import START_DATE, task_defaults
     catchup=False,
     max_active_runs=1,
     default_args=task_defaults("data-engineering"),
+    description="Daily re-validation of the published raw rows with their GX suites, rendered as Data Docs",
+    owner_links=owner_links("data-engineering"),
     tags=["observatory", "quality", "gx"],
     doc_md=__doc__,
 )
 def quality_data_docs():
-    @task
+    @task(doc_md="Validate each source's published `raw` rows with its suite and render the GX Data Docs site.")
     def render_data_docs() -> str:
         from observatory.quality.data_docs import build_data_docs
 

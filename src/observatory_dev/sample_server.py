@@ -224,11 +224,32 @@ def socrata_page(records: list[dict], query: list[tuple[str, str]]) -> list[dict
     return matching[offset : offset + limit]
 
 
-def serve_directory(directory: Path | None = None) -> tuple[ThreadingHTTPServer, str]:
-    """Start a background HTTP server on 127.0.0.1 (free port) for ``directory`` (default: the bundled sample
-    data), a mirror too when the directory has a ``mirror/index.yml``; returns (server, base URL)."""
+def sample_server(directory: Path | None = None, port: int = 0) -> ThreadingHTTPServer:
+    """The HTTP server for ``directory`` (default: the bundled sample data) on 127.0.0.1:``port`` (0: a free
+    one), a mirror too when the directory has a ``mirror/index.yml``; not yet serving."""
     directory = directory or Settings.from_env().sample_data_dir
     handler = partial(_SampleHandler, directory=str(directory), mirror=Mirror.load(directory))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    return ThreadingHTTPServer(("127.0.0.1", port), handler)
+
+
+def serve_directory(directory: Path | None = None, port: int = 0) -> tuple[ThreadingHTTPServer, str]:
+    """Start ``sample_server(directory, port)`` in a background thread; returns (server, base URL)."""
+    server = sample_server(directory, port)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m observatory_dev.sample_server --port N [--directory D]``: serve in the foreground (the mirror
+    of ``make up``)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="serve the sample data and the mirror on 127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--directory", type=Path, default=None, help="default: the bundled sample data")
+    args = parser.parse_args(argv)
+    sample_server(args.directory, args.port).serve_forever()
+
+
+if __name__ == "__main__":
+    main()

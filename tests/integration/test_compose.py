@@ -172,6 +172,7 @@ def test_airflow_3_settings_are_shared_by_every_airflow_service(compose: dict) -
         assert len({env[key] for env in envs}) == 1 and envs[0][key], key
     env = envs[0]
     assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert env["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] == "True"  # production: an operator enables each DAG
     assert env["AIRFLOW__CORE__AUTH_MANAGER"] == "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
     api_port = services["airflow-apiserver"]["ports"][0].rsplit(":", 1)[1]
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == f"http://airflow-apiserver:{api_port}/execution/"

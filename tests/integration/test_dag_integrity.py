@@ -44,7 +44,28 @@ def test_every_dag_has_owner_tags_retries_schedule_and_docs(dagbag) -> None:
             assert task.retries >= 1, f"{dag_id}.{task.task_id} has no retries"
 
 
+def test_every_dag_has_a_description_owner_links_and_task_docs(dagbag) -> None:
+    """The DAG list shows a one-line description, the owner is a link, each task's docs say what the step does."""
+    for dag_id, dag in dagbag.dags.items():
+        assert dag.description and "\n" not in dag.description and len(dag.description) <= 200, dag_id
+        owners = {task.owner for task in dag.tasks}
+        assert set(dag.owner_links) == owners, dag_id
+        assert all(link.startswith("mailto:") for link in dag.owner_links.values()), dag_id
+        for task in dag.tasks:
+            assert task.doc_md and len(task.doc_md) > 40, f"{dag_id}.{task.task_id} has no doc_md"
+
+
+def test_transform_docs_say_the_tests_run_after_all_models(dagbag) -> None:
+    transform = dagbag.dags["transform_warehouse"]
+    assert "after all" in " ".join(transform.doc_md.split())
+    assert "`dbt build` per node" not in transform.doc_md  # what it used to say, wrongly
+    [tests] = [task for task in transform.tasks if task.task_id.endswith("_test")]  # cosmos TestBehavior.AFTER_ALL
+    models = [task for task in transform.tasks if task.task_id.endswith("_run")]
+    assert models and all(tests in task.get_flat_relatives(upstream=False) for task in models)
+
+
 def test_failures_notify(dagbag) -> None:
+    from observatory.airflow.failure import on_retry_callback
     from observatory.airflow.notify import on_failure_callback
 
     for dag_id, dag in dagbag.dags.items():
@@ -52,6 +73,8 @@ def test_failures_notify(dagbag) -> None:
             callbacks = task.on_failure_callback
             callbacks = callbacks if isinstance(callbacks, list) else [callbacks]
             assert on_failure_callback in callbacks, f"{dag_id}.{task.task_id}"
+            retries = task.on_retry_callback
+            assert on_retry_callback in (retries if isinstance(retries, list) else [retries]), task.task_id
 
 
 def test_collection_dags_publish_the_assets_the_transform_dag_waits_for(dagbag) -> None:

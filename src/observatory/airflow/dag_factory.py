@@ -6,18 +6,32 @@ Kept import-light: it reads the registry (a small YAML file) and builds task obj
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import Asset, dag, get_current_context, task
 
+from observatory.airflow.failure import import_gx_quietly, on_retry_callback, quiet_third_party_loggers
 from observatory.airflow.notify import on_failure_callback
 from observatory.config.registry import Source
 
 START_DATE = datetime(2026, 1, 1, tzinfo=UTC)
+OWNER_MAIL_DOMAIN_ENV = "OBSERVATORY_OWNER_MAIL_DOMAIN"
+STEP_DOCS = {
+    "fetch": "Fetch every resource of the source into the landing zone (content-addressed, one `audit.fetch_log` "
+    "row per fetch). An incremental source whose content is the published one is recorded as `unchanged`.",
+    "stage": "Parse the landed files and COPY the rows into `stage.<load_id>`; records the parser cannot read go to "
+    "`audit.rejected_record`, counted in `audit.batch.rejected_count`.",
+    "validate": "Great Expectations gate on the staged batch (the source's suite, its row-count band, the share of "
+    "rejected records): a failing batch moves to `quarantine.<load_id>` and the run fails.",
+    "publish": "Replace the source's rows in `raw` with the audited batch in one transaction and emit the source's "
+    "asset event (which starts `transform_warehouse`); skipped for an unchanged batch.",
+}
 
 
 def task_defaults(owner: str, retries: int = 2, retry_delay: timedelta = timedelta(minutes=5)) -> dict:
-    """Every task of every DAG: an owner, retries with exponential backoff, a notification when it fails."""
+    """Every task of every DAG: an owner, retries with exponential backoff, a summary line at the end of a failed
+    try's log, a notification and a run note when it fails for good."""
     return {
         "owner": owner,
         "retries": retries,
@@ -25,7 +39,14 @@ def task_defaults(owner: str, retries: int = 2, retry_delay: timedelta = timedel
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=30),
         "on_failure_callback": on_failure_callback,
+        "on_retry_callback": on_retry_callback,
     }
+
+
+def owner_links(*owners: str) -> dict[str, str]:
+    """A mail link per owning team (``<team>@$OBSERVATORY_OWNER_MAIL_DOMAIN``), shown next to the owner in the UI."""
+    domain = os.environ.get(OWNER_MAIL_DOMAIN_ENV, "observatory.local")
+    return {owner: f"mailto:{owner}@{domain}" for owner in owners}
 
 
 def default_args(source: Source) -> dict:
@@ -50,6 +71,8 @@ def collection_dag(source: Source):
         catchup=False,
         max_active_runs=1,
         default_args=default_args(source),
+        description=f"Collect {source.source_id} ({source.publisher}, {source.format}) into raw.{source.raw_table}",
+        owner_links=owner_links(source.owner),
         tags=["observatory", "collect", source.kind, source.format, *source.tags],
         doc_md=(
             f"### Collect `{source.source_id}`\n\n{source.description}\n\n"
@@ -63,36 +86,40 @@ def collection_dag(source: Source):
         ),
     )
     def collect():
-        @task
+        @task(doc_md=STEP_DOCS["fetch"])
         def fetch() -> dict:
             from observatory import pipeline
 
+            quiet_third_party_loggers()
             logical_date = get_current_context()["logical_date"]
             return {
                 "load_id": pipeline.load_id_for(source.source_id, logical_date),
                 "landed": pipeline.fetch(source.source_id, logical_date),
             }
 
-        @task
+        @task(doc_md=STEP_DOCS["stage"])
         def stage(fetched: dict) -> str:
             from observatory import pipeline
 
+            quiet_third_party_loggers()
             pipeline.stage(source.source_id, fetched["load_id"], fetched["landed"])
             return fetched["load_id"]
 
-        @task
+        @task(doc_md=STEP_DOCS["validate"])
         def validate(load_id: str) -> str:
             from observatory import pipeline
 
+            import_gx_quietly()
             pipeline.validate(source.source_id, load_id)
             return load_id
 
-        @task(outlets=[raw_asset(source)])
+        @task(outlets=[raw_asset(source)], doc_md=STEP_DOCS["publish"])
         def publish(load_id: str) -> int:
             from airflow.sdk.exceptions import AirflowSkipException
 
             from observatory import pipeline
 
+            quiet_third_party_loggers()
             try:
                 return pipeline.publish(source.source_id, load_id)
             except pipeline.BatchUnchanged as unchanged:

@@ -93,6 +93,12 @@ def _post(url: str, notification: dict[str, Any]) -> str | None:
 
 
 def on_failure_callback(context: Mapping[str, Any]) -> None:
-    """Airflow ``on_failure_callback``: send the failed task's notification (see the module docstring)."""
+    """Airflow ``on_failure_callback``: send the failed task's notification (see the module docstring), note the
+    reason on the run (``observatory.airflow.failure``) and end the task's log with the summary line."""
+    from observatory.airflow.failure import log_summary, note_failed_run, summary_line
+
     target = send_notification(failure_notification(context))
     log.info("failure notification sent to %s", target)
+    line = summary_line(context)
+    note_failed_run(context, line)
+    log_summary(line)
