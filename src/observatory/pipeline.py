@@ -68,6 +68,11 @@ def check_logical_date(source_id: str, logical_date: datetime, now: datetime | N
         )
 
 
+class BatchSuperseded(RuntimeError):
+    """The interval was fetched again by another run (e.g. the scheduled run while a backfill of it was under
+    way): this run's content is the older one and is not staged, so it can never replace the later fetch's."""
+
+
 class BatchUnchanged(Exception):
     """The batch holds the source's published content: there is nothing to publish."""
 
@@ -321,9 +326,15 @@ def stage(source_id: str, load_id: str, landed: list[dict], settings: Settings |
     zone = LandingZone(settings.landing_dir)
     report = ParseReport()
     with connection.connect() as conn:
-        status, logical_date = one_row(
-            conn.execute("select status, logical_date from audit.batch where load_id = %s", (load_id,))
+        status, logical_date, fetched = one_row(
+            conn.execute("select status, logical_date, content_sha256 from audit.batch where load_id = %s", (load_id,))
         )
+        ours = sorted(item["content_sha256"] for item in landed)
+        if ours != sorted(fetched or []):
+            raise BatchSuperseded(
+                f"{load_id}: fetched again by another run after this one (this run landed {ours}, the batch's "
+                f"latest fetch {fetched}); this run's older content is not staged"
+            )
         if status == "unchanged":
             return 0
         try:

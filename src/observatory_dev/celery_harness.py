@@ -190,6 +190,7 @@ class CeleryStack:
     warehouse_dsn: str
     queues: tuple[str, ...] = ("default",)
     extra_env: dict[str, str] = field(default_factory=dict)
+    redis_appendonly: bool = False  # keep queued messages across a Redis restart, as docker-compose.yml does
     metadata_database: str = field(default_factory=lambda: f"airflow_celery_{os.getpid()}")
     services: dict[str, Service] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
@@ -245,25 +246,7 @@ class CeleryStack:
 
     def _start(self) -> None:
         started = time.monotonic()
-        redis_bin = redis_server_binary()
-        redis = self.services["redis"] = start_service(
-            "redis",
-            [
-                redis_bin,
-                "--port",
-                str(self.redis_port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.workdir),
-            ],
-            os.environ,
-            self.workdir,
-        )
+        redis = self._start_redis()
         connection.start_local()
         connection.ensure_database(self.metadata_database, recreate=True)
         wait_until(lambda: redis_ping(self.redis_port), redis, "PONG", 20)
@@ -288,36 +271,72 @@ class CeleryStack:
             self.env("api-server"),
             self.workdir,
         )
-        workers = []
-        for queue in self.queues:
-            name = f"worker-{queue}"
-            workers.append(
-                self.services.setdefault(
-                    name,
-                    start_service(
-                        name,
-                        [
-                            str(AIRFLOW_BIN),
-                            "celery",
-                            "worker",
-                            "--queues",
-                            queue,
-                            "--concurrency",
-                            "1",
-                            "--celery-hostname",
-                            f"{name}@%h",
-                            "--without-gossip",
-                            "--without-mingle",
-                        ],
-                        self.env(name),
-                        self.workdir,
-                    ),
-                )
-            )
+        workers = [self.start_worker(queue) for queue in self.queues]
         wait_until(lambda: http_ok(f"{self.api_url}/api/v2/monitor/health"), api, "healthy api-server", 120)
         for worker in workers:
             wait_until(partial(_said_ready, worker), worker, "'ready' from Celery", 120)
         self._timed("api-server and workers ready", started)
+
+    def _start_redis(self) -> Service:
+        redis = self.services["redis"] = start_service(
+            "redis",
+            [
+                redis_server_binary(),
+                "--port",
+                str(self.redis_port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "yes" if self.redis_appendonly else "no",
+                "--dir",
+                str(self.workdir),
+            ],
+            os.environ,
+            self.workdir,
+        )
+        return redis
+
+    def restart_redis(self) -> None:
+        """Stop Redis (SIGTERM: it shuts down cleanly) and start it again on the same port and directory."""
+        stop_service(self.services["redis"])
+        redis = self._start_redis()
+        wait_until(lambda: redis_ping(self.redis_port), redis, "PONG", 20)
+
+    def start_worker(self, queue: str) -> Service:
+        """Start (or start again, after ``stop_service``) the Celery worker of ``queue``; it says ' ready.' in its
+        log when it takes tasks."""
+        name = f"worker-{queue}"
+        worker = self.services[name] = start_service(
+            name,
+            [
+                str(AIRFLOW_BIN),
+                "celery",
+                "worker",
+                "--queues",
+                queue,
+                "--concurrency",
+                "1",
+                "--celery-hostname",
+                f"{name}@%h",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            self.env(name),
+            self.workdir,
+        )
+        return worker
+
+    def queued_messages(self, queue: str) -> int:
+        """Messages waiting in Redis for ``queue`` (at any priority)."""
+        import redis
+
+        client = redis.Redis(port=self.redis_port)
+        try:
+            return sum(int(client.llen(key)) for key in client.scan_iter(match=f"{queue}*", _type="list"))
+        finally:
+            client.close()
 
     def route(self, routes: Mapping[str, str], scheduler: str = "scheduler") -> None:
         """Install the task-to-queue policy in the scheduling process's home only."""

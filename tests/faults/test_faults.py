@@ -15,6 +15,7 @@ from pytest_httpserver import HTTPServer
 from observatory_dev.faults.cases import CASES, LOADED_OUTCOMES, REJECTED_OUTCOMES, FaultCase
 from observatory_dev.faults.hostile_cases import REFUSED_BEFORE_FETCH
 from observatory_dev.faults.lab import FaultLab
+from observatory_dev.faults.platform_cases import PLATFORM_LOADED_OUTCOMES
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -64,8 +65,16 @@ def test_the_catalogue_covers_the_faults_of_the_issue() -> None:
         "past_logical_date",
         "yaml_alias_bomb",
     } <= set(names)
+    assert {
+        "warehouse_restart_publish",
+        "warehouse_restart_dbt",
+        "dbt_model_fails",
+        "landing_disk_full",
+        "landing_disk_full_user",
+        "backfill_vs_scheduled",
+    } <= set(names)
     for case in CASES:
-        assert case.expected in LOADED_OUTCOMES | REJECTED_OUTCOMES | {REFUSED_BEFORE_FETCH}
+        assert case.expected in LOADED_OUTCOMES | PLATFORM_LOADED_OUTCOMES | REJECTED_OUTCOMES | {REFUSED_BEFORE_FETCH}
         if case.expected in REJECTED_OUTCOMES | {REFUSED_BEFORE_FETCH}:
             assert case.message, f"{case.name}: a rejection must name the message it expects"
 

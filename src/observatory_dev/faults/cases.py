@@ -377,3 +377,6 @@ CASES: tuple[FaultCase, ...] = (
 from observatory_dev.faults.hostile_cases import HOSTILE_CASES  # noqa: E402  (they build on the names above)
 
 CASES += HOSTILE_CASES
+from observatory_dev.faults.platform_cases import PLATFORM_CASES  # noqa: E402  (they build on the names above)
+
+CASES += PLATFORM_CASES
