@@ -7,8 +7,8 @@ Daily check of every source in the registry, off the critical path of collection
    registry entry of the deployment's profile (`OBSERVATORY_REGISTRY_PROFILE`, tag `profile_<name>`) with the
    warn/error thresholds of its `freshness` field (generated into
    `dbt_project/models/staging/_registry__sources.yml`). dbt's results land in `audit.source_freshness`, also when
-   a source is stale; a source past its error threshold fails this task (after its retries), which notifies through
-   `observatory.airflow.notify`.
+   a source is stale; a source past its error threshold gets one alert a day (`observatory.airflow.notify`) and
+   fails this task (after its retries).
 2. `summarise`: `audit.data_health`, one row per day and entry: health status, freshness, last successful
    batch, failed expectations of the last validated batch, quarantined batches. Runs whatever the freshness
    check found; rerunning a day replaces that day's rows.

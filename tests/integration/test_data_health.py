@@ -66,7 +66,11 @@ def freshness_run(warehouse_dsn, tmp_path_factory) -> tuple[subprocess.Completed
         warehouse_dsn,
         check=False,
     )
-    store_freshness_results(str(project), {"run_id": "test_run"})
+    with pytest.MonkeyPatch.context() as patch:  # the stale sources' alerts go to this test's own log
+        patch.setenv("OBSERVATORY_NOTIFY_LOG", str(project / "notifications.log"))
+        patch.delenv("OBSERVATORY_NOTIFY_URLS", raising=False)
+        patch.delenv("OBSERVATORY_NOTIFY_URL", raising=False)
+        store_freshness_results(str(project), {"run_id": "test_run"})
     with psycopg.connect(warehouse_dsn) as conn:
         rows = write_daily_summary(conn, DAY)
     return result, rows

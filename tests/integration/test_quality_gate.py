@@ -1,12 +1,13 @@
 """The quality gate beyond single batches: the row-count band against the previous published batch, the
-Eurostat suites' own checks, what is stored in audit.validation_result, Data Docs, and the failure notifier."""
+Eurostat suites' own checks, what is stored in audit.validation_result, Data Docs, and the failure notifier's
+targets."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
-import textwrap
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -182,16 +183,16 @@ def test_the_eurostat_rates_suite_rejects_bad_cells(rates: RatesSource, line: st
         rates.run(0, ("\n".join([payload[0], line, *payload[2:]]) + "\n").encode())
 
 
-# --- the failure notifier ----------------------------------------------------------------------------------
+# --- the failure notifier (alerts: tests/integration/test_alerts.py) ---------------------------------------
 
 
-def failed_task_context(error: BaseException) -> dict:
+def failed_task_context(error: BaseException, run_id: str) -> dict:
     ti = SimpleNamespace(
         dag_id="collect__eurostat_lfsa_ergan",
         task_id="validate",
-        run_id="scheduled__2026-06-01T00:00:00+00:00",
+        run_id=run_id,
         try_number=4,
-        log_url="http://localhost:8080/dags/collect__eurostat_lfsa_ergan/runs/x/tasks/validate",
+        log_url=f"http://localhost:8080/dags/collect__eurostat_lfsa_ergan/runs/{run_id}/tasks/validate",
     )
     return {"ti": ti, "exception": error, "logical_date": datetime(2026, 6, 1, tzinfo=UTC)}
 
@@ -202,44 +203,44 @@ GATE_ERROR = QualityGateFailed(
 )
 
 
-def test_the_notifier_posts_json_to_the_webhook(
-    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+def test_the_legacy_webhook_setting_gets_the_alert_as_json(
+    warehouse_dsn: str, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     from observatory.airflow.notify import on_failure_callback
 
     httpserver.expect_oneshot_request("/hooks/observatory", method="POST").respond_with_data("ok")
+    monkeypatch.delenv("OBSERVATORY_NOTIFY_URLS", raising=False)
     monkeypatch.setenv("OBSERVATORY_NOTIFY_URL", httpserver.url_for("/hooks/observatory"))
     monkeypatch.setenv("OBSERVATORY_NOTIFY_LOG", str(tmp_path / "notifications.log"))
-    on_failure_callback(failed_task_context(GATE_ERROR))
+    on_failure_callback(failed_task_context(GATE_ERROR, "legacy_webhook"))
     [(request, _)] = httpserver.log
     sent = request.get_json()
     assert request.headers["Content-Type"] == "application/json"
-    assert (sent["dag_id"], sent["task_id"], sent["try_number"], sent["logical_date"]) == (
-        "collect__eurostat_lfsa_ergan",
-        "validate",
-        4,
-        "2026-06-01T00:00:00+00:00",
-    )
-    assert sent["error"].startswith("QualityGateFailed: batch eurostat_lfsa_ergan__20260601_000000 failed suite")
-    assert sent["text"].startswith("Observatory: task collect__eurostat_lfsa_ergan.validate failed")
+    assert sent["title"] == "Observatory: eurostat_lfsa_ergan: task failed"
+    lines = sent["message"].splitlines()
+    assert lines[:2] == ["source: eurostat_lfsa_ergan", "batch: eurostat_lfsa_ergan__20260601_000000"]
+    assert lines[2].startswith("reason: QualityGateFailed: batch eurostat_lfsa_ergan__20260601_000000 failed suite")
+    assert lines[3] == "log: http://localhost:8080/dags/collect__eurostat_lfsa_ergan/runs/legacy_webhook/tasks/validate"
+    assert "try: 4" in lines and any(line.startswith("summary: observatory failure: source=") for line in lines)
     assert not (tmp_path / "notifications.log").exists()
 
 
-def test_without_a_webhook_the_notification_goes_to_the_log_file(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+def test_without_a_target_the_alerts_go_to_the_log_file(
+    warehouse_dsn: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     from observatory.airflow.notify import on_failure_callback
 
     monkeypatch.delenv("OBSERVATORY_NOTIFY_URL", raising=False)
+    monkeypatch.delenv("OBSERVATORY_NOTIFY_URLS", raising=False)
     monkeypatch.setenv("OBSERVATORY_NOTIFY_LOG", str(tmp_path / "logs" / "notifications.log"))
-    on_failure_callback(failed_task_context(GATE_ERROR))
-    on_failure_callback(failed_task_context(RuntimeError("fetch failed: HTTP 503")))
+    on_failure_callback(failed_task_context(GATE_ERROR, "log_file_1"))
+    on_failure_callback(failed_task_context(RuntimeError("fetch failed: HTTP 503"), "log_file_2"))
     lines = [json.loads(line) for line in (tmp_path / "logs" / "notifications.log").read_text().splitlines()]
-    assert [line["error"] for line in lines] == [
+    assert [line["reason"] for line in lines] == [
         f"QualityGateFailed: {GATE_ERROR}",
         "RuntimeError: fetch failed: HTTP 503",
     ]
-    assert {line["task_id"] for line in lines} == {"validate"}
+    assert {line["detail"]["task"] for line in lines} == {"collect__eurostat_lfsa_ergan.validate"}
 
 
 def test_the_default_log_file_is_in_the_local_folder(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -250,70 +251,25 @@ def test_the_default_log_file_is_in_the_local_folder(monkeypatch: pytest.MonkeyP
 
 
 def test_a_failing_webhook_falls_back_to_the_log_without_leaking_its_url(
-    httpserver: HTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    warehouse_dsn: str,
+    httpserver: HTTPServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     from observatory.airflow.notify import on_failure_callback
 
     httpserver.expect_request("/hooks/T000/B000/secret-token", method="POST").respond_with_data("down", status=500)
-    monkeypatch.setenv("OBSERVATORY_NOTIFY_URL", httpserver.url_for("/hooks/T000/B000/secret-token"))
+    monkeypatch.delenv("OBSERVATORY_NOTIFY_URL", raising=False)
+    monkeypatch.setenv("OBSERVATORY_NOTIFY_URLS", f"json://127.0.0.1:{httpserver.port}/hooks/T000/B000/secret-token")
     monkeypatch.setenv("OBSERVATORY_NOTIFY_LOG", str(tmp_path / "notifications.log"))
-    on_failure_callback(failed_task_context(GATE_ERROR))
+    with caplog.at_level(logging.DEBUG):
+        on_failure_callback(failed_task_context(GATE_ERROR, "failing_webhook"))
     written = (tmp_path / "notifications.log").read_text()
     assert len(httpserver.log) == 1
-    assert json.loads(written)["webhook_error"] == "HTTP 500"
-    assert "secret-token" not in written
-
-
-@pytest.mark.integration
-def test_airflow_calls_the_notifier_when_a_task_fails(
-    warehouse_dsn: str, httpserver: HTTPServer, tmp_path: Path
-) -> None:
-    """A real `airflow dags test` of a DAG whose task fails the gate: the callback gets Airflow's own context."""
-    from observatory_dev.airflow_runner import airflow, airflow_env, migrate_metadata
-
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    (dags / "gate_fails.py").write_text(
-        textwrap.dedent('''
-        """A one-task DAG that fails like a quality gate does."""
-        from datetime import datetime, timezone
-
-        from airflow.sdk import dag, task
-
-        from observatory.airflow.notify import on_failure_callback
-
-
-        @dag(dag_id="gate_fails", schedule=None, start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
-             catchup=False, default_args={"owner": "tests", "retries": 0, "on_failure_callback": on_failure_callback})
-        def gate_fails():
-            @task
-            def validate():
-                from observatory.quality.gate import QualityGateFailed
-
-                raise QualityGateFailed("batch b1 failed suite 'eurostat_rates': band")
-
-            validate()
-
-
-        gate_fails()
-    ''')
-    )
-    httpserver.expect_request("/hooks/observatory", method="POST").respond_with_data("ok")
-    env = airflow_env(
-        warehouse_dsn,
-        {
-            "AIRFLOW_HOME": str(tmp_path / "airflow"),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
-            "OBSERVATORY_NOTIFY_URL": httpserver.url_for("/hooks/observatory"),
-        },
-    )
-    migrate_metadata(env)
-    result = airflow(["dags", "test", "gate_fails", "2026-06-01T00:00:00+00:00"], env)
-    assert len(httpserver.log) == 1, result.stdout[-3000:] + result.stderr[-3000:]
-    sent = httpserver.log[0][0].get_json()
-    assert (sent["dag_id"], sent["task_id"]) == ("gate_fails", "validate")
-    assert sent["error"] == "QualityGateFailed: batch b1 failed suite 'eurostat_rates': band"
-    assert "/dags/gate_fails/runs/" in sent["log_url"] and "/tasks/validate" in sent["log_url"]
+    assert json.loads(written)["delivery_errors"] == ["target 1 (json): not delivered"]
+    ours = [record.getMessage() for record in caplog.records if record.name.startswith(("observatory", "apprise"))]
+    assert ours and "secret-token" not in written and not [line for line in ours if "secret-token" in line]
 
 
 # --- Data Docs ---------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ STEP_DOCS = {
     "stage": "Parse the landed files and COPY the rows into `stage.<load_id>`; records the parser cannot read go to "
     "`audit.rejected_record`, counted in `audit.batch.rejected_count`.",
     "validate": "Great Expectations gate on the staged batch (the source's suite, its row-count band, the share of "
-    "rejected records): a failing batch moves to `quarantine.<load_id>` and the run fails.",
+    "rejected records): a failing batch moves to `quarantine.<load_id>`, an alert names it and the run fails.",
     "publish": "Replace the source's rows in `raw` with the audited batch in one transaction and emit the source's "
     "asset event (which starts `transform_warehouse`); skipped for an unchanged batch.",
 }
@@ -99,18 +99,32 @@ def collection_dag(source: Source):
 
         @task(doc_md=STEP_DOCS["stage"])
         def stage(fetched: dict) -> str:
+            from airflow.sdk.exceptions import AirflowSkipException
+
             from observatory import pipeline
 
             quiet_third_party_loggers()
-            pipeline.stage(source.source_id, fetched["load_id"], fetched["landed"])
+            try:
+                pipeline.stage(source.source_id, fetched["load_id"], fetched["landed"])
+            except pipeline.BatchSuperseded as superseded:  # a later fetch of the interval won: retrying cannot help
+                raise AirflowSkipException(str(superseded)) from superseded
             return fetched["load_id"]
 
         @task(doc_md=STEP_DOCS["validate"])
         def validate(load_id: str) -> str:
             from observatory import pipeline
+            from observatory.airflow.notify import notify, quarantine_alert
+            from observatory.quality.gate import QualityGateFailed
 
             import_gx_quietly()
-            pipeline.validate(source.source_id, load_id)
+            try:
+                pipeline.validate(source.source_id, load_id)
+            except QualityGateFailed as failed:  # alert now, not after the retries: the batch is quarantined
+                ti = get_current_context()["ti"]
+                alert = quarantine_alert(source.source_id, load_id, str(failed).splitlines()[0], ti.log_url)
+                if alert:
+                    notify(alert)
+                raise
             return load_id
 
         @task(outlets=[raw_asset(source)], doc_md=STEP_DOCS["publish"])

@@ -119,7 +119,8 @@ def freshness_results(project_dir: str | Path) -> list[dict[str, Any]]:
 
 def store_freshness_results(project_dir: str, context: dict | None = None, **_: Any) -> int:
     """cosmos callback after ``dbt source freshness`` (also when a source is stale): keep dbt's results in
-    ``audit.source_freshness``, one row per registry entry and Airflow run (a retried run replaces its rows)."""
+    ``audit.source_freshness``, one row per registry entry and Airflow run (a retried run replaces its rows), then
+    alert on the sources past their error threshold (``observatory.airflow.notify``)."""
     from observatory.warehouse import connection
 
     run_id = str((context or {}).get("run_id") or "manual")
@@ -139,4 +140,7 @@ def store_freshness_results(project_dir: str, context: dict | None = None, **_: 
                 """,
                 {"run_id": run_id, **row},
             )
+    from observatory.airflow.notify import notify_stale_sources
+
+    notify_stale_sources(context or {})  # once per source past its error threshold and day
     return len(rows)

@@ -104,6 +104,18 @@ create table if not exists audit.source_freshness (
     primary key (run_id, source_id)
 );
 
+-- alerts sent (observatory.airflow.notify): one row per event, so the same event is never sent twice
+create table if not exists audit.notification (
+    kind text not null,
+    source_id text not null,
+    event_key text not null,
+    batch text,
+    reason text not null,
+    log_url text,
+    sent_at timestamptz not null default now(),
+    primary key (kind, source_id, event_key)
+);
+
 -- the registry entries as last collected (observatory.pipeline.fetch): what dbt knows of a source_id, e.g. that
 -- its file was written for the project (is_sample), so the marts mark its figures as sample
 create table if not exists audit.registry_entry (
