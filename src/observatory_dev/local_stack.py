@@ -30,7 +30,7 @@ from urllib.parse import quote
 from observatory.config.registry import load_registry
 from observatory.config.settings import Settings
 from observatory.warehouse import connection
-from observatory_dev.airflow_runner import airflow_env, migrate_metadata
+from observatory_dev.airflow_runner import airflow_env, link_plugins, migrate_metadata
 
 AIRFLOW_PARTS = ("dag-processor", "scheduler", "triggerer", "api-server")
 MIRROR = "mirror"
@@ -208,6 +208,7 @@ def up(stack: Stack, timeout: float = HEALTH_TIMEOUT) -> float:
     warehouse = ensure_warehouse(stack.settings)
     env = stack_env(stack, warehouse, metadata_conn(stack))
     stack.state_dir.mkdir(parents=True, exist_ok=True)
+    link_plugins(stack.home)  # the repository's plugins/ (the Observatory view) as $AIRFLOW_HOME/plugins
     migrate_metadata(env)
     deadline = time.monotonic() + timeout
     # the api-server first: a task that the scheduler starts before the execution API answers times out

@@ -26,6 +26,7 @@ import psutil
 import psycopg
 import pytest
 import yaml
+from psycopg import sql
 
 from observatory.config.settings import Settings
 from observatory.warehouse import connection
@@ -258,6 +259,100 @@ def test_a_backfill_runs_its_intervals_one_at_a_time_and_keeps_the_latest_conten
     assert published == [(triggered_batch,)]
     assert len(runs(api, "transform_warehouse")) == 1
     assert marts == triggered["marts"]
+
+
+@pytest.fixture(scope="module")
+def data_health(stack: Stack, first_runs: dict[str, list[dict]], warehouse_dsn: str) -> list[dict[str, Any]]:
+    """Today's ``audit.data_health`` of this warehouse, written as the data_health DAG's ``summarise`` task does
+    (the daily quality DAGs are not in this stack's DAGs folder), read back with a direct query."""
+    from psycopg.rows import dict_row
+
+    from observatory.config.registry import load_registry
+    from observatory.quality.health import write_daily_summary
+
+    with psycopg.connect(warehouse_dsn) as conn:
+        write_daily_summary(conn, datetime.now(UTC).date(), load_registry(settings=stack.settings))
+        with conn.cursor(row_factory=dict_row) as cursor:
+            return cursor.execute("select * from audit.data_health order by source_id").fetchall()
+
+
+def test_the_observatory_plugin_loads_in_the_api_server(api: ApiClient) -> None:
+    plugins = {plugin["name"]: plugin for plugin in api.call("GET", "/plugins")["plugins"]}
+    plugin = plugins["observatory"]
+    assert [(app["url_prefix"], app["name"]) for app in plugin["fastapi_apps"]] == [("/observatory", "Observatory")]
+    assert [(view["name"], view["url_route"]) for view in plugin["external_views"]] == [("Observatory", "observatory")]
+    assert api.call("GET", "/plugins/importErrors")["import_errors"] == []
+
+
+def test_the_observatory_page_returns_the_rows_of_audit_data_health(
+    stack: Stack, api: ApiClient, data_health: list[dict[str, Any]], warehouse_dsn: str
+) -> None:
+    import requests
+
+    url = f"{stack.ui_url}/observatory"
+    assert requests.get(f"{url}/health", timeout=30).status_code == 401  # Airflow's login, like the rest of the UI
+    login = {"Authorization": f"Bearer {api.token}"}
+    shown = requests.get(f"{url}/health", headers=login, timeout=30).json()
+    keys = ("source_id", "health_status", "last_batch_load_id", "last_batch_status", "quarantined_total")
+    assert [tuple(row[k] for k in keys) for row in shown["rows"]] == [tuple(r[k] for k in keys) for r in data_health]
+    assert [row["source_id"] for row in shown["rows"]] == [BROKEN, SOURCE]
+    assert shown["health_date"] == data_health[0]["health_date"].isoformat()
+    evidence = requests.get(f"{url}/sources/{BROKEN}/rejected", headers=login, timeout=30).json()
+    quarantined = evidence["last_quarantined_batch"]
+    with psycopg.connect(warehouse_dsn) as conn:
+        [(load_id,)] = conn.execute(
+            "select load_id from audit.batch where source_id = %s and status = 'quarantined'", (BROKEN,)
+        ).fetchall()
+        quarantine_table = sql.Identifier("quarantine", load_id)
+        [(count,)] = conn.execute(sql.SQL("select count(*) from {}").format(quarantine_table)).fetchall()
+        rejected = conn.execute("select count(*) from audit.rejected_record where load_id = %s", (load_id,)).fetchone()
+    assert (quarantined["load_id"], quarantined["table"], quarantined["rows"]) == (
+        load_id,
+        f"quarantine.{load_id}",
+        count,
+    )
+    assert count > 0
+    assert (len(evidence["rejected"]),) == rejected
+    assert evidence["dag"] == f"/dags/collect__{BROKEN}"
+
+
+def test_chromium_logs_in_and_finds_the_sources_on_the_observatory_view(
+    stack: Stack, data_health: list[dict[str, Any]]
+) -> None:
+    from urllib.parse import urlsplit
+
+    from playwright.sync_api import sync_playwright
+
+    from observatory_dev.browser import launch_options
+
+    screenshot = Settings.from_env().local_dir / "stack" / "observatory_view.png"
+    screenshot.parent.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(**launch_options())
+        page = browser.new_page(viewport={"width": 1600, "height": 900})
+        try:
+            page.route(
+                "**/*",
+                lambda route: (
+                    route.continue_() if urlsplit(route.request.url).hostname == "127.0.0.1" else route.abort()
+                ),
+            )
+            page.set_default_timeout(60_000)
+            page.goto(stack.ui_url)  # to the login form
+            page.fill("input[name=username]", "admin")
+            page.fill("input[name=password]", stack.password())
+            page.keyboard.press("Enter")
+            page.get_by_test_id("nav-sidebar").get_by_role("link", name="Observatory", exact=True).click()
+            page.wait_for_url("**/plugin/observatory")
+            view = page.frame_locator("iframe")
+            row = view.locator(f'tr[data-source="{SOURCE}"]')
+            row.wait_for()
+            assert SOURCE in row.inner_text()
+            assert view.locator(f'tr[data-source="{BROKEN}"]').get_attribute("class") == "error"
+        finally:
+            page.screenshot(path=str(screenshot), full_page=True)
+            browser.close()
+    assert screenshot.stat().st_size > 10_000
 
 
 def test_make_down_leaves_no_process(stack: Stack, triggered: dict[str, Any]) -> None:
