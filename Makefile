@@ -106,9 +106,9 @@ up: install manifest
 status:
 	@if [ -x $(BIN)/python ]; then $(BIN)/python -m observatory_dev.local_stack status; else echo "not installed"; fi
 
-## down: stop the whole local stack (Airflow, mirror, warehouse); safe when nothing runs
+## down: stop the whole local stack (Superset, Airflow, mirror, warehouse); safe when nothing runs
 down:
-	-@if [ -x $(BIN)/python ]; then $(BIN)/python -m observatory_dev.local_stack down; fi
+	-@if [ -x $(BIN)/python ]; then $(BIN)/python -m observatory_dev.bi stop; $(BIN)/python -m observatory_dev.local_stack down; fi
 
 ## clean: stop the warehouse and remove local state and dbt build output
 clean: down
