@@ -21,7 +21,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -32,7 +31,7 @@ from pathlib import Path
 from observatory.config.settings import Settings
 from observatory.reporting.bi_setup import DASHBOARD_SLUG, SupersetSettings, configure_superset
 from observatory.warehouse import connection
-from observatory_dev.celery_harness import group_alive
+from observatory_dev.celery_harness import group_alive, stop_group
 
 DEFAULT_PORT = 8088
 ADMIN_USER = "admin"
@@ -237,14 +236,7 @@ def stop(superset: Superset, timeout: float = 20) -> bool:
     if pid is None:
         superset.pid_file.unlink(missing_ok=True)
         return False
-    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(pid, sig)
-        except ProcessLookupError:
-            break
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline and group_alive(pid):
-            time.sleep(0.2)
+    stop_group(pid, term_wait=timeout)
     superset.pid_file.unlink(missing_ok=True)
     return True
 

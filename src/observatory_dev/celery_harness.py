@@ -99,16 +99,23 @@ def stop_service(service: Service, timeout: float = 20) -> None:
             service.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             pass
-    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+    stop_group(pgid, term_wait=10, while_waiting=service.process.poll)
+    service.process.poll()
+
+
+def stop_group(pgid: int, term_wait: float, while_waiting: Callable[[], object] | None = None) -> None:
+    """SIGTERM to process group ``pgid``, ``term_wait`` seconds for it to end, then SIGKILL (5 s more);
+    ``while_waiting`` is called between checks (e.g. to reap our own child)."""
+    for sig, wait in ((signal.SIGTERM, term_wait), (signal.SIGKILL, 5)):
         try:
             os.killpg(pgid, sig)
         except ProcessLookupError:
             break
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline and group_alive(pgid):
-            service.process.poll()
+            if while_waiting is not None:
+                while_waiting()
             time.sleep(0.2)
-    service.process.poll()
 
 
 def group_alive(pgid: int) -> bool:
