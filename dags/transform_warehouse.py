@@ -8,7 +8,9 @@ Every seed and model runs first (one task per node, `dbt seed` / `dbt run`); the
 of them, in the one task `dbt.dbt_project_test` at the end (cosmos `TestBehavior.AFTER_ALL`), so a failing test
 fails the run after the models were built. Marts are tables swapped in atomically and readable by the
 `bi_reader` role only. `OBSERVATORY_DBT_SELECT` (dbt selection syntax) renders part of the project only; by
-default the DAG renders all of it.
+default the DAG renders all of it. Lineage: with the Airflow OpenLineage provider installed, cosmos gives each dbt
+task's OpenLineage events the tables its node read and built (from dbt's artifacts), in the warehouse's
+`postgres://<host>:<port>` namespace.
 """
 
 import os

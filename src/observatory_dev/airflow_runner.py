@@ -8,6 +8,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from observatory.airflow import lineage
 from observatory.config.settings import Settings
 from observatory.warehouse import connection
 from observatory.warehouse.connection import dbt_env
@@ -41,6 +42,8 @@ def airflow_env(conninfo: str, extra: dict[str, str] | None = None) -> dict[str,
         # cosmos defaults to /tmp/cosmos, shared by every user of the machine; keep ours in the project
         "AIRFLOW__COSMOS__CACHE_DIR": os.environ.get("AIRFLOW__COSMOS__CACHE_DIR", str(settings.local_dir / "cosmos")),
         "AIRFLOW__LOGGING__LOGGING_LEVEL": os.environ.get("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING"),
+        # OpenLineage events: a JSON-lines file under .local/lineage unless a transport or OPENLINEAGE_URL is set
+        **lineage.transport_env({**os.environ, **(extra or {})}),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         connection.DSN_ENV: conninfo,
         **dbt_env(conninfo),

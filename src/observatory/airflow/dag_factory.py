@@ -25,7 +25,8 @@ STEP_DOCS = {
     "validate": "Great Expectations gate on the staged batch (the source's suite, its row-count band, the share of "
     "rejected records): a failing batch moves to `quarantine.<load_id>`, an alert names it and the run fails.",
     "publish": "Replace the source's rows in `raw` with the audited batch in one transaction and emit the source's "
-    "asset event (which starts `transform_warehouse`); skipped for an unchanged batch.",
+    "asset event (which starts `transform_warehouse`); skipped for an unchanged batch. Its OpenLineage events "
+    "name the source URLs as inputs and the raw table as output.",
 }
 
 
@@ -89,13 +90,13 @@ def collection_dag(source: Source):
         @task(doc_md=STEP_DOCS["fetch"])
         def fetch() -> dict:
             from observatory import pipeline
+            from observatory.airflow import lineage
 
             quiet_third_party_loggers()
-            logical_date = get_current_context()["logical_date"]
-            return {
-                "load_id": pipeline.load_id_for(source.source_id, logical_date),
-                "landed": pipeline.fetch(source.source_id, logical_date),
-            }
+            context = get_current_context()
+            landed = pipeline.fetch(source.source_id, context["logical_date"])
+            lineage.annotate(context["task"], [lineage.resource_dataset(item["resource"]) for item in landed])
+            return {"load_id": pipeline.load_id_for(source.source_id, context["logical_date"]), "landed": landed}
 
         @task(doc_md=STEP_DOCS["stage"])
         def stage(fetched: dict) -> str:
@@ -132,12 +133,20 @@ def collection_dag(source: Source):
             from airflow.sdk.exceptions import AirflowSkipException
 
             from observatory import pipeline
+            from observatory.airflow import lineage
+            from observatory.warehouse import connection
 
             quiet_third_party_loggers()
             try:
-                return pipeline.publish(source.source_id, load_id)
+                rows = pipeline.publish(source.source_id, load_id)
             except pipeline.BatchUnchanged as unchanged:
                 raise AirflowSkipException(str(unchanged)) from unchanged
+            with connection.connect() as conn:
+                inputs = lineage.batch_inputs(conn, load_id)
+            lineage.annotate(
+                get_current_context()["task"], inputs, [lineage.raw_table_dataset(source.raw_table, connection.dsn())]
+            )
+            return rows
 
         publish(validate(stage(fetch())))
 
