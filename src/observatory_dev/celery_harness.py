@@ -345,6 +345,17 @@ class CeleryStack:
         finally:
             client.close()
 
+    def unacked_messages(self) -> int:
+        """Messages delivered to a worker and not yet acknowledged (kombu's ``unacked`` hash): a connection lost
+        while one is there hands it out again."""
+        import redis
+
+        client = redis.Redis(port=self.redis_port)
+        try:
+            return int(client.hlen("unacked"))
+        finally:
+            client.close()
+
     def route(self, routes: Mapping[str, str], scheduler: str = "scheduler") -> None:
         """Install the task-to-queue policy in the scheduling process's home only."""
         config = Path(self.env(scheduler)["AIRFLOW_HOME"]) / "config"
