@@ -37,8 +37,12 @@ MIRROR = "mirror"
 ADMIN_USER = "admin"
 HEALTH_TIMEOUT = 240.0  # seconds; a cold start on 2 busy cores takes about a minute
 STOP_TIMEOUT = 15.0
-# third-party loggers that fill a task log with INFO lines nobody reads (GX alone writes ~200 per validation)
-QUIET_LOGGERS = "great_expectations=WARNING sqlalchemy=WARNING urllib3=WARNING httpx=WARNING botocore=WARNING"
+# third-party loggers that fill a task log with INFO lines nobody reads (GX alone writes ~200 per validation; the
+# OpenLineage provider one per event, after a failed task's summary line)
+QUIET_LOGGERS = (
+    "great_expectations=WARNING sqlalchemy=WARNING urllib3=WARNING httpx=WARNING botocore=WARNING "
+    "airflow.providers.openlineage=WARNING"
+)
 
 
 class StackError(RuntimeError):

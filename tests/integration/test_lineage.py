@@ -98,4 +98,8 @@ def test_events_go_to_a_local_file_unless_a_transport_or_url_is_configured(tmp_p
     }
     assert (tmp_path / "local" / "lineage").is_dir()
     for configured in ({"OPENLINEAGE_URL": "http://127.0.0.1:5000"}, {"OPENLINEAGE__TRANSPORT__TYPE": "console"}):
-        assert transport_env({**local, **configured}) == {"AIRFLOW__OPENLINEAGE__NAMESPACE": "observatory"}
+        assert transport_env({**local, **configured}) == {
+            "AIRFLOW__OPENLINEAGE__NAMESPACE": "observatory",
+            "OPENLINEAGE_CLIENT_LOGGING": "WARNING",
+        }
+    assert transport_env({**local, "OPENLINEAGE_CLIENT_LOGGING": "DEBUG"})["OPENLINEAGE_CLIENT_LOGGING"] == "DEBUG"

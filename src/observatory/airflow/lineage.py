@@ -68,10 +68,14 @@ def annotate(task: Any, inputs: Sequence[Dataset], outputs: Sequence[Dataset] = 
 
 
 def transport_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Airflow settings for OpenLineage: the ``observatory`` namespace, and a file transport
-    (``<OBSERVATORY_LOCAL_DIR>/lineage/events.jsonl``) unless a transport or ``OPENLINEAGE_URL`` is configured."""
+    """Airflow settings for OpenLineage: the ``observatory`` namespace, the client's INFO lines off, and a file
+    transport (``<OBSERVATORY_LOCAL_DIR>/lineage/events.jsonl``) unless a transport or ``OPENLINEAGE_URL`` is set."""
     env = os.environ if environ is None else environ
-    settings = {"AIRFLOW__OPENLINEAGE__NAMESPACE": env.get("AIRFLOW__OPENLINEAGE__NAMESPACE", NAMESPACE)}
+    settings = {
+        "AIRFLOW__OPENLINEAGE__NAMESPACE": env.get("AIRFLOW__OPENLINEAGE__NAMESPACE", NAMESPACE),
+        # the client's own level (it sets it itself): its INFO line per task would follow a failure's summary line
+        "OPENLINEAGE_CLIENT_LOGGING": env.get("OPENLINEAGE_CLIENT_LOGGING", "WARNING"),
+    }
     configured = any(env.get(name) for name in TRANSPORT_SETTINGS) or any(
         key.startswith("OPENLINEAGE__TRANSPORT") and value for key, value in env.items()
     )
