@@ -9,12 +9,20 @@ Redis to a worker. Task routing to the workers' queues is a cluster policy insta
 process's home, so each task may run on another worker and the tasks share nothing but the warehouse, the
 Execution API (XCom) and the configured landing zone.
 
-Used by tests/integration/test_celery.py; ``python -m observatory_dev.celery_harness DAG_ID`` runs one DAG that way
-against the warehouse in use.
+``with_scheduler`` adds a real ``airflow dag-processor`` and ``airflow scheduler`` instead: runs are then triggered
+through the REST API (``trigger``, ``wait_for_run``), and the scheduler finds a task whose worker died by the task
+heartbeat timeout (``airflow dags test`` cannot: its callback sink is not ready when a task instance fails that
+way). The timeout, its check interval and the workers' heartbeat interval are Airflow settings the caller passes
+in ``extra_env`` (the fault lab's ``celery_worker_killed`` case does).
+
+Used by tests/integration/test_celery.py, test_faults_celery.py and observatory_dev.faults.celery_cases;
+``python -m observatory_dev.celery_harness DAG_ID`` runs one DAG that way against the warehouse in use.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import secrets
 import signal
@@ -30,10 +38,15 @@ from functools import partial
 from pathlib import Path
 from urllib.parse import quote
 
+import psycopg
+
+from observatory.config.settings import Settings
 from observatory.warehouse import connection
 from observatory_dev.airflow_runner import airflow_env, link_plugins
+from observatory_dev.local_stack import ADMIN_USER, ApiClient, trigger
 
 AIRFLOW_BIN = Path(sys.executable).parent / "airflow"
+FINISHED = frozenset({"success", "failed"})
 
 
 class HarnessError(RuntimeError):
@@ -101,6 +114,27 @@ def stop_service(service: Service, timeout: float = 20) -> None:
             pass
     stop_group(pgid, term_wait=10, while_waiting=service.process.poll)
     service.process.poll()
+
+
+def kill_tree(service: Service) -> list[int]:
+    """SIGKILL every process group of ``service``'s process tree at once: its own and those its children started
+    (Airflow's task supervisor puts each task's process in a group of its own); returns the groups killed."""
+    import psutil
+
+    try:
+        leader = psutil.Process(service.process.pid)
+        tree = [leader, *leader.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+    groups = set()
+    for process in tree:
+        with contextlib.suppress(ProcessLookupError):
+            groups.add(os.getpgid(process.pid))
+    for pgid in sorted(groups):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGKILL)
+    service.process.wait(timeout=10)
+    return sorted(groups)
 
 
 def stop_group(pgid: int, term_wait: float, while_waiting: Callable[[], object] | None = None) -> None:
@@ -191,13 +225,17 @@ def routing_policy(routes: Mapping[str, str]) -> str:
 
 @dataclass
 class CeleryStack:
-    """Redis, PostgreSQL metadata, api-server and one Celery worker per queue, on free localhost ports."""
+    """Redis, PostgreSQL metadata, api-server and ``workers_per_queue`` Celery workers per queue, on free localhost
+    ports."""
 
     workdir: Path
     warehouse_dsn: str
     queues: tuple[str, ...] = ("default",)
     extra_env: dict[str, str] = field(default_factory=dict)
     redis_appendonly: bool = False  # keep queued messages across a Redis restart, as docker-compose.yml does
+    workers_per_queue: int = 1  # more than one: workers named worker-<queue>-<n>, any of them may take a task
+    dag_files: tuple[str, ...] = ()  # if given, the DAGs folder holds only these files of the project's dags/
+    with_scheduler: bool = False  # also a real dag-processor and scheduler, for runs triggered through the REST API
     metadata_database: str = field(default_factory=lambda: f"airflow_celery_{os.getpid()}")
     services: dict[str, Service] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
@@ -205,6 +243,12 @@ class CeleryStack:
     def __post_init__(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.landing_dir = self.workdir / "landing"
+        self.dags_folder = self.workdir / "dags" if self.dag_files else Settings.from_env().dags_dir
+        if self.dag_files:
+            self.dags_folder.mkdir(exist_ok=True)
+            for name in self.dag_files:
+                (self.dags_folder / name).unlink(missing_ok=True)
+                (self.dags_folder / name).symlink_to(Settings.from_env().dags_dir / name)
         self.redis_port = free_port()
         self.api_port = free_port()
         # One secret for every process, as in docker-compose.yml: the api-server validates the tokens that the
@@ -226,6 +270,7 @@ class CeleryStack:
             {
                 "AIRFLOW_HOME": str(home),
                 "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+                "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url(self.metadata_database),
                 "AIRFLOW__CELERY__BROKER_URL": broker,
                 "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + metadata_url(self.metadata_database),
@@ -278,11 +323,20 @@ class CeleryStack:
             self.env("api-server"),
             self.workdir,
         )
-        workers = [self.start_worker(queue) for queue in self.queues]
+        workers = [
+            self.start_worker(queue, number if self.workers_per_queue > 1 else None)
+            for queue in self.queues
+            for number in range(1, self.workers_per_queue + 1)
+        ]
+        scheduling = ("dag-processor", "scheduler") if self.with_scheduler else ()
+        for part in scheduling:
+            self.services[part] = start_service(part, [str(AIRFLOW_BIN), part], self.env(part), self.workdir)
         wait_until(lambda: http_ok(f"{self.api_url}/api/v2/monitor/health"), api, "healthy api-server", 120)
         for worker in workers:
             wait_until(partial(_said_ready, worker), worker, "'ready' from Celery", 120)
-        self._timed("api-server and workers ready", started)
+        for part in scheduling:
+            wait_until(partial(self._healthy, part.replace("-", "_")), self.services[part], "health", 120)
+        self._timed(f"api-server, workers{', scheduler, dag-processor' * self.with_scheduler} ready", started)
 
     def _start_redis(self) -> Service:
         redis = self.services["redis"] = start_service(
@@ -311,10 +365,10 @@ class CeleryStack:
         redis = self._start_redis()
         wait_until(lambda: redis_ping(self.redis_port), redis, "PONG", 20)
 
-    def start_worker(self, queue: str) -> Service:
-        """Start (or start again, after ``stop_service``) the Celery worker of ``queue``; it says ' ready.' in its
-        log when it takes tasks."""
-        name = f"worker-{queue}"
+    def start_worker(self, queue: str, number: int | None = None) -> Service:
+        """Start (or start again, after ``stop_service``) the Celery worker of ``queue`` (its ``number``-th, when
+        several serve it); it says ' ready.' in its log when it takes tasks."""
+        name = f"worker-{queue}" if number is None else f"worker-{queue}-{number}"
         worker = self.services[name] = start_service(
             name,
             [
@@ -386,6 +440,72 @@ class CeleryStack:
             reason = f"timed out after {timeout:.0f}s" if returncode is None else f"exited {returncode}"
             raise HarnessError(f"{dag_id} through Celery {reason}:\n{output[-4000:]}\n{logs}")
         return output
+
+    def _healthy(self, component: str) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.api_url}/api/v2/monitor/health", timeout=5) as response:
+                health = json.load(response)
+        except (OSError, ValueError):
+            return False
+        return (health.get(component) or {}).get("status") == "healthy"
+
+    def api(self) -> ApiClient:
+        """A REST API client, logged in as the admin whose password the api-server's SimpleAuthManager generated."""
+        import requests
+
+        passwords = Path(self.env("api-server")["AIRFLOW_HOME"]) / "simple_auth_manager_passwords.json.generated"
+        login = {"username": ADMIN_USER, "password": json.loads(passwords.read_text())[ADMIN_USER]}
+        answer = requests.post(f"{self.api_url}/auth/token", json=login, timeout=30)
+        answer.raise_for_status()
+        return ApiClient(f"{self.api_url}/api/v2", answer.json()["access_token"])
+
+    def trigger(self, api: ApiClient, dag_id: str, logical_date: datetime, timeout: float = 180) -> str:
+        """Once the dag-processor has parsed ``dag_id``: unpause it and trigger a run for ``logical_date`` through
+        the REST API (a stack ``with_scheduler``); returns the run id."""
+        started = time.monotonic()
+        wait_until(partial(self._parsed, api, dag_id), self.services["dag-processor"], f"DAG {dag_id}", timeout)
+        api.call("PATCH", f"/dags/{dag_id}", {"is_paused": False})
+        self._timed(f"{dag_id} parsed", started)
+        return trigger(api, dag_id, logical_date)
+
+    @staticmethod
+    def _parsed(api: ApiClient, dag_id: str) -> bool:
+        return dag_id in {dag["dag_id"] for dag in api.call("GET", "/dags", limit=1000)["dags"]}
+
+    def wait_for_run(self, api: ApiClient, dag_id: str, run_id: str, timeout: float = 300) -> dict:
+        """The run (the REST API's record) once it has ended; ``HarnessError`` with the scheduler's and workers'
+        log tails if it has not after ``timeout`` seconds."""
+        started = time.monotonic()
+        while time.monotonic() < started + timeout:
+            run = api.call("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
+            if run["state"] in FINISHED:
+                self._timed(f"run {dag_id}", started)
+                return run
+            time.sleep(1)
+        logs = "\n".join(f"--- {name}\n{service.log()[-2500:]}" for name, service in self.services.items())
+        raise HarnessError(f"{dag_id} run {run_id} not finished after {timeout:.0f}s:\n{logs}")
+
+    def task_instances(self, dag_id: str) -> list[dict]:
+        """The task instances of ``dag_id`` in the metadata database: task id, state, try number, id, pid."""
+        with psycopg.connect(connection.local_dsn(self.metadata_database)) as conn:
+            rows = conn.execute(
+                "select task_id, state, try_number, id::text, pid from task_instance where dag_id = %s", (dag_id,)
+            ).fetchall()
+        return [dict(zip(("task_id", "state", "try_number", "ti_id", "pid"), row, strict=True)) for row in rows]
+
+    def worker_holding(self, pid: int) -> str | None:
+        """The name of the worker whose process tree holds process ``pid`` (e.g. a task instance's), if any."""
+        import psutil
+
+        for name, service in self.services.items():
+            if name.startswith("worker-") and service.alive():
+                try:
+                    tree = [psutil.Process(service.process.pid), *psutil.Process(service.process.pid).children(True)]
+                except psutil.NoSuchProcess:
+                    continue
+                if pid in {process.pid for process in tree}:
+                    return name
+        return None
 
     def task_logs(self, name: str) -> dict[str, Path]:
         """Task id → task log file found under component ``name``'s AIRFLOW_HOME."""

@@ -36,10 +36,13 @@ RETRIED = "retried, loaded"
 KILLED_THEN_LOADED = "killed mid-COPY, rerun loaded"
 BOTH_LOADED = "both runs loaded"
 ONE_LOADED_ONE_REFUSED = "one run loaded, the other refused"
+WORKER_KILLED_THEN_RETRIED = "worker killed mid-task, Airflow's retry loaded"
 REJECTED_AT_FETCH = "rejected at fetch"
 REJECTED_AT_PARSE = "rejected at parse"
 QUARANTINED = "quarantined"
-LOADED_OUTCOMES = frozenset({LOADED, RETRIED, KILLED_THEN_LOADED, BOTH_LOADED, ONE_LOADED_ONE_REFUSED})
+LOADED_OUTCOMES = frozenset(
+    {LOADED, RETRIED, KILLED_THEN_LOADED, BOTH_LOADED, ONE_LOADED_ONE_REFUSED, WORKER_KILLED_THEN_RETRIED}
+)
 REJECTED_OUTCOMES = frozenset({REJECTED_AT_FETCH, REJECTED_AT_PARSE, QUARANTINED})
 
 
@@ -380,3 +383,6 @@ CASES += HOSTILE_CASES
 from observatory_dev.faults.platform_cases import PLATFORM_CASES  # noqa: E402  (they build on the names above)
 
 CASES += PLATFORM_CASES
+from observatory_dev.faults.celery_cases import CELERY_CASES  # noqa: E402  (they build on the names above)
+
+CASES += CELERY_CASES

@@ -40,9 +40,10 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -78,6 +79,7 @@ from observatory_dev.faults.cases import (
     FaultCase,
     Observation,
 )
+from observatory_dev.faults.celery_cases import CELERY_RUNS, run_worker_killed
 from observatory_dev.faults.hostile_cases import REFUSED_BEFORE_FETCH, HostileCase
 from observatory_dev.faults.payloads import SOURCE_TEMPLATES
 from observatory_dev.faults.platform_cases import PLATFORM_LOADED_OUTCOMES, PLATFORM_RUNS, PlatformCase
@@ -175,7 +177,7 @@ class FaultLab:
             self.server.clear()
             resource = serve(self.server, case.path, case.replies)
             _serve_also(self.server, case)
-            runner = {
+            runners: dict[str, Callable[..., tuple[str | None, dict[str, Any]]]] = {
                 "inline": self._run_inline,
                 "killed_mid_copy": self._run_killed,
                 "concurrent_intervals": self._run_concurrent,
@@ -185,8 +187,9 @@ class FaultLab:
                 "backfill_vs_scheduled": self._run_backfill_vs_scheduled,
                 "dbt_model_fails": self._run_dbt_model_fails,
                 "warehouse_restart_dbt": self._run_restart_dbt,
-            }[case.run]
-            error, notes = runner(case, source_id, env, casedir)
+                "celery_worker_killed": partial(run_worker_killed, self, resource),
+            }
+            error, notes = runners[case.run](case, source_id, env, casedir)
             return self._judge(case, source_id, url, error, resource, notes)
 
     # run modes: each returns (the error of the run that counts, notes for the case's check)
@@ -490,7 +493,7 @@ def _outcome(
 ) -> str:
     """What happened, in the words of the outcome constants."""
     status = batch["status"] if batch else None
-    if case.run in PLATFORM_RUNS:
+    if case.run in PLATFORM_RUNS | CELERY_RUNS:
         if not notes["fault hit"]:
             return "the fault did not happen"
         if error is not None:
