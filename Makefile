@@ -5,6 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY_PATHS := src dags plugins tests
 UV_VERSION := 0.13.8
+# uv reads the system's certificate store, as pip does: behind a TLS proxy with its own CA (found as an ordinary
+# user without SSL_CERT_FILE: 'invalid peer certificate: UnknownIssuer') the install still works
+export UV_SYSTEM_CERTS ?= 1
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
