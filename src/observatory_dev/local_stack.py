@@ -57,8 +57,6 @@ class Stack:
     settings: Settings
     api_port: int = 8080
     mirror_port: int = 8070
-    log_server_port: int = 8793  # LocalExecutor's worker log server
-    trigger_log_server_port: int = 8794
     metadata_db: str = "airflow"
     sample_dir: Path | None = None  # what the mirror serves; default the bundled sample data
     extra_env: Mapping[str, str] = field(default_factory=dict)
@@ -140,8 +138,6 @@ def stack_env(stack: Stack, warehouse: str, metadata: str) -> dict[str, str]:
             "AIRFLOW__COSMOS__CACHE_DIR": str(settings.local_dir / "cosmos"),
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
             "AIRFLOW__LOGGING__NAMESPACE_LEVELS": QUIET_LOGGERS,
-            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(stack.log_server_port),
-            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(stack.trigger_log_server_port),
             # the default 5 s is too short for an api-server sharing two cores with dbt and GX
             "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "30",
             "OBSERVATORY_LOCAL_DIR": str(settings.local_dir),
@@ -164,6 +160,10 @@ def commands(stack: Stack) -> dict[str, list[str]]:
         mirror += ["--directory", str(stack.sample_dir)]
     airflow = {part: [str(bin_dir / "airflow"), part] for part in AIRFLOW_PARTS}
     airflow["api-server"] += ["--host", "127.0.0.1", "--port", str(stack.api_port)]
+    # Airflow's log servers listen on every address (they have no host setting); every process runs on this
+    # machine, so the api-server reads task logs from their files and the stack listens on 127.0.0.1 only
+    for part in ("scheduler", "triggerer"):
+        airflow[part].append("--skip-serve-logs")
     return {MIRROR: mirror, **airflow}
 
 
@@ -376,8 +376,7 @@ def down(stack: Stack, *, stop_warehouse: bool = True) -> list[str]:
 
 def status_lines(stack: Stack) -> list[str]:
     """One line per part: name, running or not, pid, port or URL."""
-    where = {MIRROR: stack.mirror_url, "api-server": stack.ui_url, "scheduler": f"log server :{stack.log_server_port}"}
-    where["triggerer"] = f"log server :{stack.trigger_log_server_port}"
+    where = {MIRROR: stack.mirror_url, "api-server": stack.ui_url}
     lines = []
     warehouse = connection.is_local_running()
     lines.append(f"{'warehouse':<14}{'running' if warehouse else 'stopped':<9}port {connection.local_port()}")

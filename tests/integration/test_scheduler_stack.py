@@ -12,6 +12,7 @@ unpaused DAG makes at once finds the content unchanged and starts no transformat
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -112,8 +113,6 @@ def stack(warehouse_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         settings,
         api_port=free_port(),
         mirror_port=free_port(),
-        log_server_port=free_port(),
-        trigger_log_server_port=free_port(),
         metadata_db=f"airflow_test_{free_port()}",
         sample_dir=sample_copy(root / "sample_data"),
         # the mart under test and its parents: 6 dbt tasks rather than the project's 40, and only the tests
@@ -353,6 +352,30 @@ def test_chromium_logs_in_and_finds_the_sources_on_the_observatory_view(
             page.screenshot(path=str(screenshot), full_page=True)
             browser.close()
     assert screenshot.stat().st_size > 10_000
+
+
+def test_the_stack_listens_on_loopback_only_and_serves_task_logs_from_their_files(
+    stack: Stack, api: ApiClient, first_runs: dict[str, list[dict]]
+) -> None:
+    listening = set()
+    for part in ("mirror", "dag-processor", "scheduler", "triggerer", "api-server"):
+        pid = running_pid(stack, part)
+        assert pid, part
+        root = psutil.Process(pid)
+        for process in (root, *root.children(recursive=True)):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                listening |= {
+                    (part, c.laddr.ip, c.laddr.port)
+                    for c in process.net_connections(kind="inet")
+                    if c.status == psutil.CONN_LISTEN
+                }
+    assert {("api-server", "127.0.0.1", stack.api_port), ("mirror", "127.0.0.1", stack.mirror_port)} <= listening
+    assert {ip for _, ip, _ in listening} == {"127.0.0.1"}, listening
+    # without the log servers the api-server still shows a task's log: the failed validation's, summary included
+    [run] = first_runs[f"collect__{BROKEN}"]
+    log = api.call("GET", f"/dags/collect__{BROKEN}/dagRuns/{run['dag_run_id']}/taskInstances/validate/logs/1")
+    events = [item.get("event", "") for item in log["content"] if isinstance(item, dict)]
+    assert any(event.startswith(f"observatory failure: source={BROKEN} ") for event in events), events[-5:]
 
 
 def test_make_down_leaves_no_process(stack: Stack, triggered: dict[str, Any]) -> None:
