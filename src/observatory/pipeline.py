@@ -12,13 +12,14 @@ A logical date no run should have (a clock jump: more than ``LOGICAL_DATE_TOLERA
 ``EARLIEST_LOGICAL_DATE``) is refused by ``fetch`` before anything is fetched or recorded (``LogicalDateRefused``).
 
 Bodies stream: a download is written into the landing zone as it arrives, and the line-oriented parsers
-(``parse_file``) read the landed file as a stream, gunzipped on the way; the other formats get the landed bytes.
+(``parse_file``) read the landed file as a stream, gunzipped on the way; SDMX-CSV stages column-wise through
+its bulk path (``parse_arrays_file``), streamed from the landed file too; the other formats get the landed bytes.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -305,15 +306,40 @@ def parse_landed(
 
 
 def parse_landed_arrays(
-    source: Source, landed: list[dict], zone: LandingZone, logical_date: datetime | None = None
+    source: Source,
+    landed: list[dict],
+    zone: LandingZone,
+    logical_date: datetime | None = None,
+    report: ParseReport | None = None,
 ) -> Iterator[ArrayBatch]:
-    """Every landed resource as the parser's bulk output (for parsers that have ``parse_arrays``)."""
+    """Every landed resource as the parser's bulk output: streamed from the file when the parser reads files
+    (``parse_arrays_file``, its rejected records and notes going to ``report`` as the parts are read), else from
+    its bytes (``parse_arrays``). Anything a parser raises becomes one ``ParseError`` naming the resource."""
+    report = report if report is not None else ParseReport()
     parser = parser_for(source.format)
     for item, path, options in _landed_files(source, landed, zone, logical_date):
+        resource = item["resource"]
+
+        def reported(parsed: Rejected | Note, resource: str = resource) -> None:
+            if isinstance(parsed, Rejected):
+                report.rejected.append((resource, parsed))
+            else:
+                report.notes.append((resource, parsed))
+
+        def checked(parts: Iterable[Sequence[Any]], resource: str = resource) -> Iterator[Sequence[Any]]:
+            try:
+                yield from parts
+            except Exception as exc:
+                raise _parse_error(source, resource, exc) from exc
+
         try:
-            yield parser.parse_arrays(decompressed(path.read_bytes()), options)
+            if hasattr(parser, "parse_arrays_file"):
+                batch = parser.parse_arrays_file(path, options, reported)
+                yield ArrayBatch(batch.columns, checked(batch.parts), batch.dictionaries, batch.constants)
+            else:
+                yield parser.parse_arrays(decompressed(path.read_bytes()), options)
         except Exception as exc:
-            raise _parse_error(source, item["resource"], exc) from exc
+            raise _parse_error(source, resource, exc) from exc
 
 
 def stage(source_id: str, load_id: str, landed: list[dict], settings: Settings | None = None) -> int:
@@ -338,8 +364,9 @@ def stage(source_id: str, load_id: str, landed: list[dict], settings: Settings |
         if status == "unchanged":
             return 0
         try:
-            if hasattr(parser_for(source.format), "parse_arrays"):
-                batches = parse_landed_arrays(source, landed, zone, logical_date)
+            parser = parser_for(source.format)
+            if hasattr(parser, "parse_arrays_file") or hasattr(parser, "parse_arrays"):
+                batches = parse_landed_arrays(source, landed, zone, logical_date, report)
                 count = stage_arrays(conn, load_id, source_id, source.raw_table, batches)
             else:
                 rows = parse_landed(source, landed, zone, report, logical_date)

@@ -16,6 +16,15 @@ The line-oriented formats (``eurostat_tsv``, ``sdmx_csv``, ``funding_csv``) also
 with the same output as ``parse`` of its bytes, gunzipped as it is read (``observatory.parse.compression``), which
 the pipeline uses for landed files of any size. The others read one document whole (JSON-stat and funding JSON
 are single JSON values, a calendar or a document is interpreted as a whole) and get the landed bytes.
+
+A parser may also give the bulk path (column-wise numpy arrays, ``observatory.parse.arrays.ArrayBatch``), which the
+pipeline then stages instead: ``parse_arrays(payload, options)`` from the bytes (JSON-stat), or
+
+    def parse_arrays_file(path: Path, options: Mapping[str, Any], on_message: Callable[[Rejected | Note], None])
+        -> ArrayBatch
+
+streamed from the file (SDMX-CSV), its parts read as they are consumed, each ``Rejected`` and ``Note`` handed to
+``on_message`` as it is met: the same rows, rejected records and notes as ``parse``.
 """
 
 from __future__ import annotations

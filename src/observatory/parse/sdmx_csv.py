@@ -21,7 +21,8 @@ UTF-8, a broken quote) is a ``Rejected`` with its line number and text; the rest
 ``ACTION`` ``D`` (delete) is not loaded (a note says so). Comma or semicolon separated, CRLF or LF, optional BOM,
 gzip or not (``observatory.parse.compression``). ``parse_file`` streams a file (a block of lines in memory at a time,
 gunzipped as it is read: ``observatory.parse.lines``), so a broken gzip stream further down is raised when it is
-reached, after the rows before it.
+reached, after the rows before it. ``parse_arrays_file`` gives the same rows, rejected records and notes as one
+streamed ``ArrayBatch`` (``observatory.parse.sdmx_csv_columns``), which the pipeline stages in bulk.
 
 Options: ``dataset_code`` (default: from each record's ``STRUCTURE_ID``/``DATAFLOW``, ``ESTAT:URB_CPOPCB(1.0)``
 → ``urb_cpopcb``), ``geo_dimension`` (default ``geo``, else ``cities`` for Eurostat's city datasets, else
@@ -33,7 +34,7 @@ from __future__ import annotations
 import csv
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -41,6 +42,7 @@ from typing import IO, Any
 import orjson
 
 from observatory.parse import Note, ParseError, Rejected
+from observatory.parse.arrays import ArrayBatch
 from observatory.parse.compression import Opener, file_opener, payload_opener
 from observatory.parse.lines import closing_after, utf8_lines
 
@@ -61,14 +63,16 @@ MISSING_VALUES = frozenset({"", "NaN"})  # SDMX writes a missing observation val
 STRUCTURE_ID = re.compile(r"(?:[A-Za-z0-9_@$.-]*:)?([A-Za-z][A-Za-z0-9_@$-]*)(?:\([^()]*\))?")
 HINT_CHARS = 500  # of the text, searched for the first line to quote when the header is not SDMX-CSV
 HEAD_BYTES = 4 * HINT_CHARS + 3  # bytes that hold that many characters (UTF-8, after a BOM)
+OnMessage = Callable[[Rejected | Note], None]  # told each rejected record and note of the bulk path
 HEADER_START = re.compile(r'\ufeff?[ \t]*"?(STRUCTURE|DATAFLOW)(?::[^,;"\r\n]*)?"?[ \t]*([,;])')
 
 
 @dataclass(frozen=True)
-class _Layout:
+class Layout:
     """Where everything is in a record, read from the header."""
 
     version: str  # "1.0" or "2.0"
+    delimiter: str  # "," or ";"
     width: int  # fields per record
     dims: list[str]  # dimension names, in column order
     dim_columns: list[int]
@@ -99,14 +103,48 @@ def parse_file(path: Path, options: Mapping[str, Any]) -> Iterator[tuple | Rejec
 
 def parse_opened(opener: Opener, options: Mapping[str, Any]) -> Iterator[tuple | Rejected | Note]:
     """``parse`` of the decompressed streams ``opener`` opens (one to look at the start, one to read the rows)."""
+    records, lines, layout, notes = _opened(opener, options)
+    return _rows(records, lines, layout, dataset_code_option(options), notes, {}, 0)
+
+
+def parse_arrays_file(path: Path, options: Mapping[str, Any], on_message: OnMessage) -> ArrayBatch:
+    """The bulk path: ``parse_file``'s rows as one ``ArrayBatch``, streamed (``observatory.parse.sdmx_csv_columns``);
+    its rejected records and notes go to ``on_message`` as the parts are read."""
+    from observatory.parse.sdmx_csv_columns import parse_arrays_file as columnar  # it builds on this module
+
+    return columnar(path, options, on_message)
+
+
+def read_layout(opener: Opener, options: Mapping[str, Any]) -> tuple[Layout, list[Note]]:
+    """The layout the header describes and the notes about it (``ParseError`` as ``parse``)."""
+    records, lines, layout, notes = _opened(opener, options)
+    lines.close()
+    return layout, notes
+
+
+def record_rows(
+    stream: IO[bytes], layout: Layout, dataset_code: str | None, codes_of: dict[str, str | None], offset: int
+) -> Iterator[tuple | Rejected | Note]:
+    """What ``parse`` yields for the records in ``stream`` (a file's lines after its header, the first of them
+    numbered ``offset + 1``); ``codes_of`` holds the dataset codes of the structure ids already noted."""
+    lines = _Lines(stream)
+    return _rows(csv.reader(lines, delimiter=layout.delimiter), lines, layout, dataset_code, [], codes_of, offset)
+
+
+def dataset_code_option(options: Mapping[str, Any]) -> str | None:
+    """The ``dataset_code`` option (None: from each record's structure id)."""
+    return str(options["dataset_code"]).strip() if options.get("dataset_code") else None
+
+
+def _opened(opener: Opener, options: Mapping[str, Any]) -> tuple[Any, _Lines, Layout, list[Note]]:
+    """The records after the header (a ``csv.reader``), their lines, the header's layout and notes."""
     with opener() as stream:
         head = stream.read(HEAD_BYTES).decode("utf-8-sig", "replace")
     start = HEADER_START.match(head)
     if start is None:
         raise ParseError(f"SDMX-CSV: line 1: header does not start with DATAFLOW or STRUCTURE{_hint(head)}")
-    stream = opener()
+    lines = _Lines(opener())
     try:
-        lines = _Lines(stream)
         records = csv.reader(lines, delimiter=start.group(2))
         try:
             header = next(records)
@@ -117,12 +155,11 @@ def parse_opened(opener: Opener, options: Mapping[str, Any]) -> Iterator[tuple |
         if records.line_num != 1:
             raise ParseError(f"SDMX-CSV: line 1: header spans {records.line_num} lines (an unclosed quote?)")
         lines.raw()
-        layout, notes = _layout(header, options)
+        layout, notes = _layout(header, options, start.group(2))
     except BaseException:
-        stream.close()
+        lines.close()
         raise
-    dataset_code = str(options["dataset_code"]).strip() if options.get("dataset_code") else None
-    return _rows(records, lines, layout, dataset_code, notes)
+    return records, lines, layout, notes
 
 
 def _hint(text: str) -> str:
@@ -139,9 +176,13 @@ class _Lines:
     the numbers of the lines that are not UTF-8 (decoded with U+FFFD, to be rejected); closes the stream at its end."""
 
     def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
         self._lines = closing_after(utf8_lines(stream, self._not_utf8), stream)
         self._taken: list[str] = []
         self.bad: set[int] = set()
+
+    def close(self) -> None:
+        self._stream.close()
 
     def _not_utf8(self, lineno: int, position: int) -> None:
         self.bad.add(lineno)
@@ -160,7 +201,7 @@ class _Lines:
         return raw
 
 
-def _layout(header: list[str], options: Mapping[str, Any]) -> tuple[_Layout, list[Note]]:
+def _layout(header: list[str], options: Mapping[str, Any], delimiter: str) -> tuple[Layout, list[Note]]:
     names, combined = _column_ids(header)
     if not names:
         raise ParseError("SDMX-CSV: line 1: empty header")
@@ -193,8 +234,9 @@ def _layout(header: list[str], options: Mapping[str, Any]) -> tuple[_Layout, lis
         notes.append(geo_note)
     if ignored:
         notes.append(Note("columns", f"not loaded: {', '.join(ignored)}"))
-    layout = _Layout(
+    layout = Layout(
         version=version,
+        delimiter=delimiter,
         width=len(names),
         dims=dims,
         dim_columns=dim_columns,
@@ -293,25 +335,26 @@ def dataset_code_of(structure_id: str) -> str | None:
 def _rows(
     records: Any,
     lines: _Lines,
-    layout: _Layout,
+    layout: Layout,
     dataset_code: str | None,
     notes: list[Note],
+    codes_of: dict[str, str | None],
+    offset: int,
 ) -> Iterator[tuple | Rejected | Note]:
     yield from notes
-    codes_of: dict[str, str | None] = {}
     while True:
         start = records.line_num + 1
+        where = f"line {start + offset}"
         try:
             record = next(records)
         except StopIteration:
             return
         except csv.Error as exc:
-            yield Rejected(f"line {start}", f"not CSV: {exc}", lines.raw())
+            yield Rejected(where, f"not CSV: {exc}", lines.raw())
             continue
         raw = lines.raw()
         if not any(field.strip() for field in record):
             continue  # a blank line
-        where = f"line {start}"
         if any(lineno in lines.bad for lineno in range(start, records.line_num + 1)):
             yield Rejected(where, "not UTF-8 (the invalid bytes are shown as U+FFFD)", raw)
             continue
@@ -336,7 +379,7 @@ def _rows(
 
 
 def _observation(
-    record: list[str], layout: _Layout, dataset_code: str, where: str, raw: str
+    record: list[str], layout: Layout, dataset_code: str, where: str, raw: str
 ) -> tuple | Rejected | Note | None:
     """The row of one record; None for a record with no value, flag or confidentiality status."""
 

@@ -64,9 +64,10 @@ def stage_arrays(
 ) -> int:
     """(Re)create ``stage.<load_id>`` and load every batch into it; returns the row count.
 
-    A batch's dictionaries go into small temporary tables; its parts, encoded in bulk as binary COPY rows,
-    into a temporary table of codes and numbers through a writer thread (so the next part is encoded while
-    the server reads this one); one ``insert ... select`` joins them into the stage table."""
+    A batch's parts, encoded in bulk as binary COPY rows, go into a temporary table of codes and numbers through
+    a writer thread (so the next part is encoded while the server reads this one); then its dictionaries (read
+    once the parts are, so they may grow as the parts are produced) into small temporary tables; one
+    ``insert ... select`` joins them into the stage table."""
     table = RAW_TABLES[raw_table]
     target = create_stage_table(conn, load_id, source_id, table)
     return sum(_insert_batch(conn, target, table, batch) for batch in batches)
@@ -77,10 +78,10 @@ def _insert_batch(conn: psycopg.Connection, target: sql.Composed, table: RawTabl
     missing = set(table.column_names) - set(batch.columns) - set(batch.constants)
     if missing:
         raise ValueError(f"array batch for raw.{table.name} lacks columns {sorted(missing)}")
-    for name, values in batch.dictionaries.items():
-        _create_dictionary(conn, name, types[name], values)
     cells = sql.Identifier("stage_cells")
     _copy_cells(conn, cells, batch)
+    for name, values in batch.dictionaries.items():  # after the parts: a streaming parser fills them as it goes
+        _create_dictionary(conn, name, types[name], values)
     joins = [
         sql.SQL("left join {} on {}.code = c.{}").format(_dictionary(name), _dictionary(name), sql.Identifier(name))
         for name in batch.dictionaries
