@@ -31,6 +31,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from observatory.collect import collect_source
+from observatory.collect.http import download_cap
 from observatory.collect.spool import spooling_into
 from observatory.config.registry import Source, load_registry
 from observatory.config.settings import Settings
@@ -132,12 +133,13 @@ def fetch(source_id: str, logical_date: datetime, settings: Settings | None = No
             (load_id, source_id, source.raw_table, logical_date),
         )
         record_registry_entry(conn, source)
-        landed = _land_resources(conn, source, load_id, zone)
-        conn.execute(
-            "update audit.batch set content_sha256 = %s where load_id = %s",
-            ([item.content_sha256 for item in landed], load_id),
-        )
-        reason = unchanged_reason(conn, source, landed, published, zone) if published else None
+        with download_cap(source.max_download_bytes):
+            landed = _land_resources(conn, source, load_id, zone)
+            conn.execute(
+                "update audit.batch set content_sha256 = %s where load_id = %s",
+                ([item.content_sha256 for item in landed], load_id),
+            )
+            reason = unchanged_reason(conn, source, landed, published, zone) if published else None
         if published and reason:
             conn.execute(
                 """update audit.batch set status = 'unchanged', row_count = %s, message = %s, finished_at = now()
@@ -365,12 +367,13 @@ def stage(source_id: str, load_id: str, landed: list[dict], settings: Settings |
             return 0
         try:
             parser = parser_for(source.format)
-            if hasattr(parser, "parse_arrays_file") or hasattr(parser, "parse_arrays"):
-                batches = parse_landed_arrays(source, landed, zone, logical_date, report)
-                count = stage_arrays(conn, load_id, source_id, source.raw_table, batches)
-            else:
-                rows = parse_landed(source, landed, zone, report, logical_date)
-                count = stage_rows(conn, load_id, source_id, source.raw_table, rows)
+            with download_cap(source.max_download_bytes):  # what a landed gzip may inflate to
+                if hasattr(parser, "parse_arrays_file") or hasattr(parser, "parse_arrays"):
+                    batches = parse_landed_arrays(source, landed, zone, logical_date, report)
+                    count = stage_arrays(conn, load_id, source_id, source.raw_table, batches)
+                else:
+                    rows = parse_landed(source, landed, zone, report, logical_date)
+                    count = stage_rows(conn, load_id, source_id, source.raw_table, rows)
         except Exception as exc:
             conn.rollback()
             message = (

@@ -11,7 +11,8 @@ Every limit comes from the environment (defaults in brackets):
   included) and checked at each redirect and as the body arrives, so a server dripping bytes cannot hold a worker;
   a registry entry may set its own (``download_deadline_seconds``).
 - ``OBSERVATORY_MAX_DOWNLOAD_BYTES`` [512 MiB] of decoded body: checked against ``Content-Length`` before reading
-  and while streaming (so a lying header or a compression bomb is cut off at the cap).
+  and while streaming (so a lying header or a compression bomb is cut off at the cap); a registry entry may set its
+  own (``max_download_bytes``), which the pipeline applies to the entry's fetch and parse (``download_cap``).
 
 **Where requests may go** (the SSRF guard, ``FetchGuard``, one per registry entry). Only ``http`` and ``https``
 URLs are fetched; redirects are followed here (at most ``MAX_REDIRECTS``), each hop checked before it is requested:
@@ -47,6 +48,8 @@ import os
 import socket
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
@@ -101,9 +104,23 @@ def _env_number(name: str, default: str) -> float:
     return float(os.environ.get(name, default))
 
 
+_ENTRY_CAP: ContextVar[int | None] = ContextVar("max_download_bytes", default=None)
+
+
 def max_bytes() -> int:
-    """The size cap of one download, in decoded bytes."""
-    return int(_env_number("OBSERVATORY_MAX_DOWNLOAD_BYTES", str(512 * 1024 * 1024)))
+    """The size cap of one download, in decoded bytes: the entry's (``download_cap``), else the setting."""
+    return _ENTRY_CAP.get() or int(_env_number("OBSERVATORY_MAX_DOWNLOAD_BYTES", str(512 * 1024 * 1024)))
+
+
+@contextmanager
+def download_cap(limit: int | None) -> Iterator[None]:
+    """Within the block, ``max_bytes()`` is ``limit`` (a registry entry's ``max_download_bytes``; None: the
+    setting), for downloads and for what a landed gzip may inflate to."""
+    token = _ENTRY_CAP.set(limit)
+    try:
+        yield
+    finally:
+        _ENTRY_CAP.reset(token)
 
 
 def timeouts() -> tuple[float, float]:

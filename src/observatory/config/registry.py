@@ -16,7 +16,8 @@ landing directory; the suite) must be lower-case letters, digits and ``_``: an e
 when fetched), redirects stay on their hosts and those in ``allowed_hosts``, and only public addresses are
 connected to unless ``allow_private_network: true`` (a URL on ``localhost`` or a non-public address literal, as
 the demo's sample server, is allowed as configured); ``download_deadline_seconds`` replaces
-``OBSERVATORY_DOWNLOAD_DEADLINE`` for the entry.
+``OBSERVATORY_DOWNLOAD_DEADLINE`` for the entry, and ``max_download_bytes`` ``OBSERVATORY_MAX_DOWNLOAD_BYTES``
+(a full Eurostat dataset decodes to gigabytes; the cap also bounds what its gzip may inflate to when parsed).
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ class Source:
     allowed_hosts: tuple[str, ...] = ()  # hosts redirects may go to besides those of the entry's URLs
     allow_private_network: bool = False  # may connect to loopback, private and link-local addresses
     download_deadline_seconds: float | None = None  # for one whole response (default OBSERVATORY_DOWNLOAD_DEADLINE)
+    max_download_bytes: int | None = None  # decoded bytes of one download (default OBSERVATORY_MAX_DOWNLOAD_BYTES)
     project_root: Path = field(default=Path("."), compare=False, repr=False)  # relative ``paths`` start here
 
     @property
@@ -227,6 +229,9 @@ def _source(source_id: str, entry: Any, defaults: dict[str, Any], project_root: 
     deadline = merged.get("download_deadline_seconds")
     if deadline is not None and (isinstance(deadline, bool) or not isinstance(deadline, int | float) or deadline <= 0):
         raise fail("download_deadline_seconds", "must be a positive number of seconds")
+    cap = merged.get("max_download_bytes")
+    if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap <= 0):
+        raise fail("max_download_bytes", "must be a positive whole number of bytes")
     return Source(
         source_id=source_id,
         kind=merged["kind"],
@@ -252,5 +257,6 @@ def _source(source_id: str, entry: Any, defaults: dict[str, Any], project_root: 
         allowed_hosts=tuple(host.lower().strip("[]") for host in allowed_hosts),
         allow_private_network=merged.get("allow_private_network", False),
         download_deadline_seconds=None if deadline is None else float(deadline),
+        max_download_bytes=cap,
         project_root=project_root,
     )
