@@ -8,10 +8,13 @@ import hashlib
 import json
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import psycopg
 import pytest
@@ -20,7 +23,18 @@ from pytest_httpserver import HTTPServer
 
 from observatory import pipeline
 from observatory.config.settings import Settings
-from observatory.quality.gate import BAND_EXPECTATION, QualityGateFailed, max_relative_change, suite_document
+from observatory.quality.gate import (
+    BAND_EXPECTATION,
+    EXAMPLES,
+    QualityGateFailed,
+    load_suite,
+    max_relative_change,
+    sqlalchemy_url,
+    suite_document,
+    validate_batch,
+    validate_table,
+)
+from observatory.warehouse.load import stage_rows
 from observatory_dev.faults.payloads import eurostat_tsv
 from observatory_dev.faults.server import Reply, serve
 
@@ -181,6 +195,93 @@ def test_the_eurostat_rates_suite_rejects_bad_cells(rates: RatesSource, line: st
     payload = eurostat_tsv(geos=1).decode().splitlines()
     with pytest.raises(QualityGateFailed, match=expectation):
         rates.run(0, ("\n".join([payload[0], line, *payload[2:]]) + "\n").encode())
+
+
+# --- two passes: counts first, examples only for what failed ------------------------------------------------
+
+CELL = ("lfsa_ergan", '{"sex": "T", "unit": "PC"}', "AT", "2023", 70.4, None, None, None)
+CLEAN = [
+    (CELL[0], CELL[1], geo, str(year), 40.0 + year % 50, "b", None, None)
+    for geo in ("AT", "BE", "DE")
+    for year in range(2000, 2010)
+]
+DIRTY = [
+    *CLEAN,
+    CLEAN[0],  # the same cell twice
+    (*CELL[:2], "at", *CELL[3:]),
+    (*CELL[:2], "FR", "2023", 170.4, "x", None, None),
+    *[(*CELL[:2], "IT", f"20{year}-Q5", 50.0, None, None, None) for year in range(10, 17)],  # 7 bad periods
+]
+
+
+DUPLICATE = {"dataset_code": "lfsa_ergan", "dimensions": {"sex": "T", "unit": "PC"}, "geo": "AT", "time_period": "2000"}
+
+
+@contextmanager
+def gx_queries() -> Iterator[list[tuple[str, int | None]]]:
+    """The SQL statements GX sends while the block runs, each with its ``LIMIT`` (None without one)."""
+    import sqlalchemy
+
+    sent: list[tuple[str, int | None]] = []
+
+    def record(conn: object, cursor: object, statement: str, parameters: object, context: object, many: bool) -> None:
+        compiled = getattr(getattr(context, "compiled", None), "statement", None)
+        limit = compiled._limit if isinstance(compiled, sqlalchemy.Select) else None
+        sent.append((statement, limit))
+
+    sqlalchemy.event.listen(sqlalchemy.engine.Engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        sqlalchemy.event.remove(sqlalchemy.engine.Engine, "before_cursor_execute", record)
+
+
+def reported(result: Any) -> list[tuple]:
+    """Per expectation, what the gate stores and reports: type, kwargs, success, observed value, unexpected
+    count and the first examples."""
+    return [
+        (
+            item.expectation_config.type,
+            item.expectation_config.kwargs,
+            item.success,
+            item.result.get("observed_value"),
+            item.result.get("unexpected_count"),
+            item.result.get("partial_unexpected_list", [])[:EXAMPLES],
+        )
+        for item in result.results
+    ]
+
+
+@pytest.mark.parametrize("rows", [CLEAN, DIRTY], ids=["clean", "dirty"])
+def test_two_passes_report_what_one_full_pass_of_gx_reports(warehouse_dsn: str, rows: list[tuple]) -> None:
+    load_id = f"two_pass_{len(rows)}"
+    with psycopg.connect(warehouse_dsn) as conn:
+        stage_rows(conn, load_id, "two_pass", "eurostat_observation", rows)
+    expectations_dir = Settings.from_env().expectations_dir
+    url = sqlalchemy_url(warehouse_dsn)
+    with gx_queries() as sent:
+        two = validate_batch(url, "stage", load_id, load_suite("eurostat_rates", expectations_dir))
+    one = validate_table(url, "stage", load_id, load_suite("eurostat_rates", expectations_dir))  # GX's SUMMARY
+    assert reported(two) == reported(one)
+    assert two.success is one.success is (rows is CLEAN)
+    passes = [statement for statement, _ in sent if '"table.row_count"' in statement]
+    examples = [limit for statement, limit in sent if limit is not None and not statement.startswith("SELECT 1 ")]
+    if rows is CLEAN:
+        assert len(passes) == 1 and examples and set(examples) == {0}  # no query for unexpected values
+    else:
+        assert len(passes) == 2 and EXAMPLES in examples
+        failed = {
+            (kind, kwargs.get("column")): (count, found)
+            for kind, kwargs, ok, _, count, found in reported(two)
+            if not ok
+        }
+        assert failed == {
+            ("expect_compound_columns_to_be_unique", None): (2, [DUPLICATE, DUPLICATE]),
+            ("expect_column_values_to_match_regex", "geo"): (1, ["at"]),
+            ("expect_column_values_to_match_regex", "flags"): (1, ["x"]),
+            ("expect_column_values_to_match_regex", "time_period"): (7, [f"20{year}-Q5" for year in range(10, 15)]),
+            ("expect_column_values_to_be_between", "value"): (1, [170.4]),
+        }
 
 
 # --- the failure notifier (alerts: tests/integration/test_alerts.py) ---------------------------------------
