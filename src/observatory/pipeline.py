@@ -43,7 +43,7 @@ from observatory.quality.gate import QualityGateFailed, gate_batch
 from observatory.warehouse import connection
 from observatory.warehouse.bootstrap import ensure_warehouse_schema
 from observatory.warehouse.connection import one_row
-from observatory.warehouse.load import publish_batch, quarantine_batch, stage_arrays, stage_rows
+from observatory.warehouse.load import BatchNotStaged, publish_batch, quarantine_batch, stage_arrays, stage_rows
 
 LOGICAL_DATE_TOLERANCE = timedelta(hours=1)  # clock skew between the scheduler and a worker
 EARLIEST_LOGICAL_DATE = datetime(2000, 1, 1, tzinfo=UTC)  # before any interval the observatory collects
@@ -382,16 +382,22 @@ def stage(source_id: str, load_id: str, landed: list[dict], settings: Settings |
             _fail_batch(conn, load_id, message.splitlines()[0])
             raise
         _record_parse_report(conn, load_id, source_id, report)
-        conn.execute(
+        staged = conn.execute(
             "update audit.batch set status = 'staged', row_count = %s, rejected_count = %s, parse_notes = %s"
-            " where load_id = %s",
+            " where load_id = %s and content_sha256 = %s",
             (
                 count,
                 len(report.rejected),
                 Jsonb([_note_record(r, n) for r, n in report.notes]) if report.notes else None,
                 load_id,
+                fetched,
             ),
         )
+        if staged.rowcount == 0:  # another run fetched the interval while this one staged: its content wins
+            conn.rollback()
+            raise BatchSuperseded(
+                f"{load_id}: fetched again by another run while this one staged; this run's older content is not staged"
+            )
     return count
 
 
@@ -465,7 +471,15 @@ def publish(source_id: str, load_id: str, settings: Settings | None = None) -> i
             if row_count is None:  # fetch records the published row count with the status
                 raise RuntimeError(f"{load_id}: batch is unchanged but has no row count")
             raise BatchUnchanged(f"{load_id}: {message}", row_count)
-        return publish_batch(conn, load_id, source_id, source.raw_table)
+        try:
+            return publish_batch(conn, load_id, source_id, source.raw_table)
+        except BatchNotStaged as not_staged:
+            if not_staged.status != "fetched":
+                raise
+            raise BatchSuperseded(
+                f"{load_id}: fetched again by another run after this one staged; this run's older content is not "
+                "published"
+            ) from not_staged
 
 
 def run_source(source_id: str, logical_date: datetime, settings: Settings | None = None) -> int:

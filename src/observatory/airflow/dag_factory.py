@@ -139,8 +139,8 @@ def collection_dag(source: Source):
             quiet_third_party_loggers()
             try:
                 rows = pipeline.publish(source.source_id, load_id)
-            except pipeline.BatchUnchanged as unchanged:
-                raise AirflowSkipException(str(unchanged)) from unchanged
+            except (pipeline.BatchUnchanged, pipeline.BatchSuperseded) as skipped:  # nothing of this run to publish
+                raise AirflowSkipException(str(skipped)) from skipped
             with connection.connect() as conn:
                 inputs = lineage.batch_inputs(conn, load_id)
             lineage.annotate(

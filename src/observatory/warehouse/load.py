@@ -167,11 +167,24 @@ def _names(names: Iterable[str]) -> sql.Composable:
     return sql.SQL(", ").join(sql.Identifier(name) for name in names)
 
 
+class BatchNotStaged(RuntimeError):
+    """The batch is not (or no longer) staged: e.g. another run fetched the interval again after it was staged."""
+
+    def __init__(self, load_id: str, status: str) -> None:
+        super().__init__(f"{load_id}: batch is {status}, not staged: nothing to publish")
+        self.status = status
+
+
 def publish_batch(conn: psycopg.Connection, load_id: str, source_id: str, raw_table: str) -> int:
-    """Replace the source's published rows by the staged batch, atomically; returns rows published."""
+    """Replace the source's published rows by the staged batch, atomically; returns rows published. A batch
+    that ``audit.batch`` records is published only while its status is ``staged`` (its row locked until the end,
+    so no fetch of the interval slips in between); otherwise ``BatchNotStaged``."""
     table: RawTable = RAW_TABLES[raw_table]
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(hashtextextended(%s, 0))", (source_id,))
+        state = conn.execute("select status from audit.batch where load_id = %s for update", (load_id,)).fetchone()
+        if state is not None and state[0] != "staged":
+            raise BatchNotStaged(load_id, state[0])
         conn.execute(
             sql.SQL("delete from raw.{} where source_id = %s").format(sql.Identifier(table.name)), (source_id,)
         )
