@@ -15,6 +15,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from observatory.warehouse.load import publish_batch, stage_rows
 from observatory_dev.docs_site import dbt_command
@@ -232,6 +233,50 @@ def test_sources_publishing_the_same_cells_keep_the_newest_vintage(dbt, warehous
     assert query(warehouse_dsn, owners) == [("test_birth_recent", 5 * 72)]
     assert query(warehouse_dsn, f"select count(*) - count(distinct indicator_observation_id) from {FCT}") == [(0,)]
     assert differences_from_full_computation(warehouse_dsn) == 0
+
+
+INDICATOR_MARTS = ("fct_indicator_observation", "dim_indicator", "dim_period", "mart_integration_scoreboard")
+
+
+def with_gap(rows: list[tuple], nationals: float) -> list[tuple]:
+    """The rows with the nationals' (NAT) value set to `nationals`, so the groups differ by a gap."""
+    return [(*row[:4], nationals, *row[5:]) if '"NAT"' in row[1] else row for row in rows]
+
+
+def indicator_marts(dsn: str) -> dict[str, list[tuple]]:
+    """Every row of the indicator marts in a fixed order, without the build stamp `dbt_built_at`."""
+    content = {}
+    with psycopg.connect(dsn) as conn:
+        for mart in INDICATOR_MARTS:
+            table = sql.Identifier("marts", mart)
+            cursor = conn.execute(sql.SQL("select * from {} limit 0").format(table))
+            columns = sql.SQL(", ").join(
+                sql.Identifier(d.name) for d in cursor.description or () if d.name != "dbt_built_at"
+            )
+            content[mart] = conn.execute(sql.SQL("select {0} from {1} order by {0}").format(columns, table)).fetchall()
+    return content
+
+
+def test_incremental_build_equals_a_full_refresh(dbt, warehouse_dsn) -> None:
+    """After one source is republished and another appears, `dbt build` (the incremental fact mart) leaves the
+    indicator marts row for row as `dbt build --full-refresh` builds them."""
+    marts = "+fct_indicator_observation +int_indicator_observations_matched +mart_integration_scoreboard"
+    selection = (
+        *("--select", f"{marts} +dim_period +dim_indicator"),
+        *("--indirect-selection", "cautious", "--exclude-resource-type", "unit_test"),
+    )
+    revised = with_gap(cells(EMPLOYMENT, range(2016, 2026), value=58.5), 76.0)
+    publish(warehouse_dsn, "test_employment", "g1", revised)
+    publish(warehouse_dsn, "test_employment_birth", "g1", with_gap(cells(EMPLOYMENT_BIRTH, range(2018, 2025)), 71.0))
+
+    output = dbt("build", *selection)
+    incremental = indicator_marts(warehouse_dsn)
+    dbt("build", "--full-refresh", *selection)
+
+    assert f"INSERT 0 {len(revised) + 6 * 7 * 4 * 3}" in output  # only the two changed sources' rows were built
+    scoreboard_de = [row for row in incremental["mart_integration_scoreboard"] if row[:2] == ("DE", "employment_rate")]
+    assert [(row[6], row[15]) for row in scoreboard_de] == [("2025", -17.5)]  # period_used, gap (58.5 - 76.0)
+    assert incremental == indicator_marts(warehouse_dsn)
 
 
 WRITER_LOCKS = """select exists (select from pg_locks as l join pg_class as c on c.oid = l.relation
