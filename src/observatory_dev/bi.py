@@ -31,7 +31,7 @@ from pathlib import Path
 from observatory.config.settings import Settings
 from observatory.reporting.bi_setup import DASHBOARD_SLUG, SupersetSettings, configure_superset
 from observatory.warehouse import connection
-from observatory_dev.celery_harness import group_alive, stop_group
+from observatory_dev.process_groups import group_alive, stop_group
 
 DEFAULT_PORT = 8088
 ADMIN_USER = "admin"

@@ -21,11 +21,9 @@ Used by tests/integration/test_celery.py, test_faults_celery.py and observatory_
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import secrets
-import signal
 import socket
 import subprocess
 import sys
@@ -44,6 +42,7 @@ from observatory.config.settings import Settings
 from observatory.warehouse import connection
 from observatory_dev.airflow_runner import airflow_env, link_plugins
 from observatory_dev.local_stack import ADMIN_USER, ApiClient, trigger
+from observatory_dev.process_groups import process_tree, stop_group
 
 AIRFLOW_BIN = Path(sys.executable).parent / "airflow"
 FINISHED = frozenset({"success", "failed"})
@@ -114,59 +113,6 @@ def stop_service(service: Service, timeout: float = 20) -> None:
             pass
     stop_group(pgid, term_wait=10, while_waiting=service.process.poll)
     service.process.poll()
-
-
-def kill_tree(service: Service) -> list[int]:
-    """SIGKILL every process group of ``service``'s process tree at once: its own and those its children started
-    (Airflow's task supervisor puts each task's process in a group of its own); returns the groups killed."""
-    import psutil
-
-    try:
-        leader = psutil.Process(service.process.pid)
-        tree = [leader, *leader.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return []
-    groups = set()
-    for process in tree:
-        with contextlib.suppress(ProcessLookupError):
-            groups.add(os.getpgid(process.pid))
-    for pgid in sorted(groups):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pgid, signal.SIGKILL)
-    service.process.wait(timeout=10)
-    return sorted(groups)
-
-
-def stop_group(pgid: int, term_wait: float, while_waiting: Callable[[], object] | None = None) -> None:
-    """SIGTERM to process group ``pgid``, ``term_wait`` seconds for it to end, then SIGKILL (5 s more);
-    ``while_waiting`` is called between checks (e.g. to reap our own child)."""
-    for sig, wait in ((signal.SIGTERM, term_wait), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(pgid, sig)
-        except ProcessLookupError:
-            break
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline and group_alive(pgid):
-            if while_waiting is not None:
-                while_waiting()
-            time.sleep(0.2)
-
-
-def group_alive(pgid: int) -> bool:
-    """Whether any process of group ``pgid`` still runs (zombies of our own children excepted)."""
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    import psutil
-
-    for proc in psutil.process_iter(["status"]):
-        try:
-            if os.getpgid(proc.pid) == pgid and proc.info["status"] != psutil.STATUS_ZOMBIE:
-                return True
-        except (ProcessLookupError, psutil.Error):
-            continue
-    return False
 
 
 def _said_ready(worker: Service) -> bool:
@@ -495,15 +441,9 @@ class CeleryStack:
 
     def worker_holding(self, pid: int) -> str | None:
         """The name of the worker whose process tree holds process ``pid`` (e.g. a task instance's), if any."""
-        import psutil
-
         for name, service in self.services.items():
             if name.startswith("worker-") and service.alive():
-                try:
-                    tree = [psutil.Process(service.process.pid), *psutil.Process(service.process.pid).children(True)]
-                except psutil.NoSuchProcess:
-                    continue
-                if pid in {process.pid for process in tree}:
+                if pid in {process.pid for process in process_tree(service.process.pid)}:
                     return name
         return None
 

@@ -31,6 +31,7 @@ from observatory.config.registry import load_registry
 from observatory.config.settings import Settings
 from observatory.warehouse import connection
 from observatory_dev.airflow_runner import airflow_env, link_plugins, migrate_metadata
+from observatory_dev.process_groups import group_alive
 
 AIRFLOW_PARTS = ("dag-processor", "scheduler", "triggerer", "api-server")
 MIRROR = "mirror"
@@ -351,19 +352,6 @@ def stop_parts(stack: Stack, parts: tuple[str, ...], timeout: float = STOP_TIMEO
             time.sleep(0.2)
             alive = [pid for pid in alive if group_alive(pid)]
     return list(pids)
-
-
-def group_alive(pgid: int) -> bool:
-    """Whether any process of process group ``pgid`` is still running (zombies do not count)."""
-    import psutil
-
-    for process in psutil.process_iter(["pid", "status"]):
-        try:
-            if os.getpgid(process.info["pid"]) == pgid and process.info["status"] != psutil.STATUS_ZOMBIE:
-                return True
-        except (ProcessLookupError, PermissionError):
-            continue
-    return False
 
 
 def down(stack: Stack, *, stop_warehouse: bool = True) -> list[str]:

@@ -17,7 +17,8 @@ import psycopg
 import pytest
 
 from observatory.warehouse import connection
-from observatory_dev.celery_harness import CeleryStack, group_alive
+from observatory_dev.celery_harness import CeleryStack
+from observatory_dev.process_groups import group_alive
 
 DAG_ID = "collect__eurostat_lfsa_ergan"
 ROUTES = {"fetch": "observatory-a", "stage": "observatory-b", "validate": "observatory-a", "publish": "observatory-b"}

@@ -32,6 +32,7 @@ from psycopg import sql
 from observatory.config.settings import Settings
 from observatory.warehouse import connection
 from observatory_dev.local_stack import ApiClient, Stack, backfill, down, running_pid, trigger, up
+from observatory_dev.process_groups import process_tree
 
 pytestmark = [pytest.mark.integration, pytest.mark.scheduler]
 
@@ -361,8 +362,7 @@ def test_the_stack_listens_on_loopback_only_and_serves_task_logs_from_their_file
     for part in ("mirror", "dag-processor", "scheduler", "triggerer", "api-server"):
         pid = running_pid(stack, part)
         assert pid, part
-        root = psutil.Process(pid)
-        for process in (root, *root.children(recursive=True)):
+        for process in process_tree(pid):
             with contextlib.suppress(psutil.NoSuchProcess):
                 listening |= {
                     (part, c.laddr.ip, c.laddr.port)

@@ -47,7 +47,8 @@ def run_worker_killed(
     """Trigger the case's DAG; once its ``KILLED_TASK`` has asked the server (which holds the answer), SIGKILL the
     worker running it with its whole tree; wait for the run's end. Returns the run's failure (None if it
     succeeded) and what the fault left: tries per task, the worker killed, the worker the retry ran on."""
-    from observatory_dev.celery_harness import CeleryStack, HarnessError, group_alive, kill_tree
+    from observatory_dev.celery_harness import CeleryStack, HarnessError
+    from observatory_dev.process_groups import group_alive, kill_tree
 
     dag_id = f"collect__{source_id}"
     stack = CeleryStack(
@@ -72,7 +73,8 @@ def run_worker_killed(
             held = _held_task(stack, dag_id, KILLED_TASK, resource)
             worker = stack.worker_holding(held["pid"]) if held else None
             if worker is not None:
-                groups = kill_tree(stack.services[worker])
+                groups = kill_tree(stack.services[worker].process.pid)
+                stack.services[worker].process.wait(timeout=10)
                 notes.update({"fault hit": True, "killed worker": worker})
             run = stack.wait_for_run(api, dag_id, run_id)
             instances = stack.task_instances(dag_id)
